@@ -15,7 +15,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,6 +33,11 @@ SCHEMA_VERSION = 1
 #: Decision labels reviewers can give; the first three are "needs action" (label 1).
 LABELS = ("tppo", "nonprocedural", "fee_fraud", "legit", "unsure")
 POSITIVE_LABELS = frozenset(LABELS[:3])
+
+
+class ClaimLostError(WaspadaError):
+    """A decision on an item that was decided meanwhile or is held by another reviewer."""
+
 
 metadata = sa.MetaData()
 
@@ -640,69 +645,90 @@ class Store:
             ).all()
         return {status: int(n) for status, n in rows}
 
-    def claim_next(self, reviewer: str, ttl_minutes: int = 15) -> QueueEntry | None:
+    def claim_next(
+        self, reviewer: str, ttl_minutes: int = 15, exclude: Collection[str] = ()
+    ) -> QueueEntry | None:
         """Lock the best open item that nobody else holds to ``reviewer`` and return it.
 
         A claim expires after ``ttl_minutes``, so an abandoned item comes back. The reviewer's
         own unexpired claim is returned first, so a page reload does not skip an item.
+        ``exclude`` passes over ad ids (the reviewer's own skips; others still get them).
         """
         stamp = now()
         with self.begin() as conn:
-            free = sa.or_(
-                queue_items.c.claimed_by.is_(None),
-                queue_items.c.claimed_by == reviewer,
-                queue_items.c.claim_expires_at < stamp,
-            )
-            order = [
-                (queue_items.c.claimed_by == reviewer).desc(),
-                queue_items.c.priority.desc(),
-                queue_items.c.ad_id,
-            ]
             query = (
                 sa.select(queue_items.c.ad_id)
-                .where(queue_items.c.status == "open", free)
-                .order_by(*order)
+                .where(queue_items.c.status == "open", _claimable(reviewer, stamp))
+                .order_by(
+                    # Own claim first. Not `(claimed_by == reviewer).desc()`: that is NULL for
+                    # unclaimed rows, and PostgreSQL sorts NULLs first when descending.
+                    sa.case((queue_items.c.claimed_by == reviewer, 0), else_=1),
+                    queue_items.c.priority.desc(),
+                    queue_items.c.ad_id,
+                )
                 .limit(1)
             )
+            if exclude:
+                query = query.where(queue_items.c.ad_id.not_in(list(exclude)))
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             ad_id = conn.execute(query).scalar()
             if ad_id is None:
                 return None
-            conn.execute(
-                queue_items.update()
-                .where(queue_items.c.ad_id == ad_id)
-                .values(
-                    claimed_by=reviewer, claim_expires_at=stamp + timedelta(minutes=ttl_minutes)
-                )
-            )
+            _claim(conn, ad_id, reviewer, stamp, ttl_minutes)
         return self.queue_entry(ad_id)
 
-    def release(self, ad_id: str, reviewer: str) -> None:
-        """Give a claimed item back (skip): it returns to the queue for anyone."""
+    def release(self, ad_id: str | None, reviewer: str) -> None:
+        """Give a claimed item back (skip), or all of ``reviewer``'s claims when ``ad_id`` is
+        None: they return to the queue for anyone."""
+        held = queue_items.c.claimed_by == reviewer
+        if ad_id is not None:
+            held = sa.and_(held, queue_items.c.ad_id == ad_id)
         with self.begin() as conn:
             conn.execute(
                 queue_items.update()
-                .where(queue_items.c.ad_id == ad_id, queue_items.c.claimed_by == reviewer)
+                .where(held, queue_items.c.status == "open")
                 .values(claimed_by=None, claim_expires_at=None)
             )
 
     # -- decisions (append-only) --------------------------------------------------------
 
-    def decide(self, ad_id: str, reviewer: str, label: str, note: str | None = None) -> int:
+    def decide(
+        self,
+        ad_id: str,
+        reviewer: str,
+        label: str,
+        note: str | None = None,
+        *,
+        require_claim: bool = False,
+    ) -> int:
         """Record a decision and close the queue item; return the decision id.
 
         A later decision on the same ad does not replace the earlier one; both are kept and
         the latest counts (``latest_decisions``). Undo is a new decision, never a delete.
+        With ``require_claim`` the item must be open and not held by another reviewer, checked
+        in the same transaction (``ClaimLostError`` otherwise), so two reviewers cannot both
+        decide an item whose claim moved between page load and key press.
         """
         if label not in LABELS:
             raise WaspadaError(f"unknown label {label!r}; use one of: {', '.join(LABELS)}")
+        stamp = now()
         with self.begin() as conn:
             if conn.execute(sa.select(ads.c.id).where(ads.c.id == ad_id)).first() is None:
                 raise WaspadaError(f"no ad with id {ad_id!r}")
+            if require_claim:
+                ok = conn.execute(
+                    sa.select(queue_items.c.ad_id).where(
+                        queue_items.c.ad_id == ad_id,
+                        queue_items.c.status == "open",
+                        _claimable(reviewer, stamp),
+                    )
+                ).first()
+                if ok is None:
+                    raise ClaimLostError(f"ad {ad_id} was decided or is held by another reviewer")
             result = conn.execute(
                 decisions.insert().values(
-                    ad_id=ad_id, reviewer=reviewer, label=label, note=note, decided_at=now()
+                    ad_id=ad_id, reviewer=reviewer, label=label, note=note, decided_at=stamp
                 )
             )
             conn.execute(
@@ -712,14 +738,21 @@ class Store:
             )
             return int(result.inserted_primary_key[0])
 
-    def reopen(self, ad_id: str) -> None:
-        """Put a decided item back in the queue (undo); its decisions stay in the history."""
+    def reopen(self, ad_id: str, claim_for: str | None = None, ttl_minutes: int = 15) -> None:
+        """Put a decided item back in the queue (undo); its decisions stay in the history.
+
+        With ``claim_for`` the reopened item is claimed for that reviewer in the same
+        transaction, so nobody else can take it in between.
+        """
+        stamp = now()
         with self.begin() as conn:
             conn.execute(
                 queue_items.update()
                 .where(queue_items.c.ad_id == ad_id)
                 .values(status="open", claimed_by=None, claim_expires_at=None)
             )
+            if claim_for is not None:
+                _claim(conn, ad_id, claim_for, stamp, ttl_minutes)
 
     def decision_history(self, ad_id: str | None = None) -> list[dict[str, Any]]:
         query = sa.select(decisions).order_by(decisions.c.id)
@@ -791,6 +824,23 @@ def make_engine(url: str) -> Engine:
         return sa.create_engine(url, pool_pre_ping=True)
     except (ImportError, sa.exc.NoSuchModuleError) as exc:
         raise WaspadaError(f"cannot open {parsed.render_as_string()}: {exc}") from None
+
+
+def _claimable(reviewer: str, stamp: datetime) -> sa.ColumnElement[bool]:
+    """A queue item ``reviewer`` may take: unclaimed, theirs, or with an expired claim."""
+    return sa.or_(
+        queue_items.c.claimed_by.is_(None),
+        queue_items.c.claimed_by == reviewer,
+        queue_items.c.claim_expires_at < stamp,
+    )
+
+
+def _claim(conn: Connection, ad_id: str, reviewer: str, stamp: datetime, ttl_minutes: int) -> None:
+    conn.execute(
+        queue_items.update()
+        .where(queue_items.c.ad_id == ad_id)
+        .values(claimed_by=reviewer, claim_expires_at=stamp + timedelta(minutes=ttl_minutes))
+    )
 
 
 def _set_meta(conn: Connection, key: str, value: str) -> None:
