@@ -96,8 +96,9 @@ fetches = sa.Table(
 url_state = sa.Table(
     "url_state",
     metadata,
+    # Keyed by source too: two sources may share a URL but not what they stored from it.
+    sa.Column("source_name", sa.String(200), primary_key=True),
     sa.Column("url", sa.Text, primary_key=True),
-    sa.Column("source_name", sa.String(200), nullable=False),
     sa.Column("sha256", sa.String(64)),
     sa.Column("etag", sa.Text),
     sa.Column("last_modified", sa.Text),
@@ -396,7 +397,7 @@ class Store:
                 for key in ("sha256", "etag", "last_modified"):
                     if values.get(key) is not None:
                         state[key] = values[key]
-                _upsert(c, url_state, state, ("url",))
+                _upsert(c, url_state, state, ("source_name", "url"))
 
         if conn is None:
             with self.begin() as own:
@@ -404,14 +405,17 @@ class Store:
         else:
             write(conn)
 
-    def url_states(self, urls: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """What is remembered about these URLs (sha256, etag, last_modified, ...)."""
+    def url_states(self, urls: Iterable[str], source_name: str) -> dict[str, dict[str, Any]]:
+        """What ``source_name`` remembers about these URLs (sha256, etag, last_modified, ...)."""
         wanted = list(urls)
         out: dict[str, dict[str, Any]] = {}
         with self.engine.connect() as conn:
             for i in range(0, len(wanted), 500):
                 rows = conn.execute(
-                    sa.select(url_state).where(url_state.c.url.in_(wanted[i : i + 500]))
+                    sa.select(url_state).where(
+                        url_state.c.source_name == source_name,
+                        url_state.c.url.in_(wanted[i : i + 500]),
+                    )
                 )
                 out.update({r["url"]: dict(r) for r in rows.mappings()})
         return out

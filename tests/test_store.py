@@ -105,7 +105,8 @@ def test_fetches_update_the_url_state_used_by_reruns(store):
         error_class="ConnectTimeout",
         error_message="timed out",
     )
-    states = store.url_states(["http://x/1", "http://x/2"])
+    states = store.url_states(["http://x/1", "http://x/2"], "s")
+    assert store.url_states(["http://x/1"], "other-source") == {}
     assert states["http://x/1"]["etag"] == '"abc"' and states["http://x/1"]["sha256"] == sha
     assert "http://x/2" not in states  # a failed fetch leaves nothing to skip next time
     assert [e["error_class"] for e in store.fetch_errors(run)] == ["ConnectTimeout"]
