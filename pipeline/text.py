@@ -1,0 +1,908 @@
+"""Text normalisation for matching, with an offset map back to the original text.
+
+Scam posts dress words up (``𝐆𝐀𝐉𝐈``, ``ｌｏｋｅｒ``, ``g4ji``, ``0812🔥3456🔥7890``) and write in
+shorthand (``gj 15jt/bln``, ``loker LN``). Rules and extractors match on a folded copy; every
+character of that copy remembers the span of the original it came from, so evidence always
+points into the text the reviewer sees.
+
+Two levels are kept because they serve different matchers:
+
+* ``folded``: NFKC, decorative letters and homoglyphs folded, lower case, emoji and controls
+  turned into spaces, l33t digits inside words turned into letters. Contacts (phones, URLs,
+  e-mails, handles) are read here, where shorthand expansion cannot corrupt them.
+* ``text``: ``folded`` with Indonesian shorthand expanded (``jt`` → ``juta``, ``LN`` → ``luar
+  negeri``). Money, places, lexicon rules read here.
+
+Work is bounded: only the first :data:`MAX_ANALYSE_CHARS` characters are analysed, and every
+pattern is linear (no nested ambiguous quantifiers).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from itertools import accumulate, compress
+
+#: Hostile input guard: analysis reads at most this many characters of an ad.
+MAX_ANALYSE_CHARS = 60_000
+
+# --------------------------------------------------------------------------------------------
+# HTML to text
+# --------------------------------------------------------------------------------------------
+
+_BLOCK_TAGS = (
+    "br|p|div|li|ul|ol|tr|td|th|table|h[1-6]|section|article|header|footer|blockquote|pre|hr|dd|dt"
+)
+# bounded \s{0,20}: two adjacent unbounded \s* would backtrack quadratically on "<" + spaces
+_BLOCK_TAG_RE = re.compile(rf"<\s{{0,20}}/?\s{{0,20}}(?:{_BLOCK_TAGS})\b[^>]{{0,2000}}>", re.I)
+_TAG_RE = re.compile(r"<[^<>]{0,2000}>")
+_SPACES_RE = re.compile(r"[ \t\f\v\u00a0]+")
+_BLANKS_RE = re.compile(r"\n{3,}")  # lines are stripped first, so blank lines are empty
+_RAW_OPEN_RE = re.compile(r"<\s{0,20}(script|style|noscript|template)\b", re.I)
+
+
+def _drop_raw_blocks(html_text: str) -> str:
+    """Remove script/style bodies with ``find`` (a lazy ``.*?`` regex is quadratic when unclosed)."""
+    out: list[str] = []
+    pos = 0
+    lower = None
+    while True:
+        m = _RAW_OPEN_RE.search(html_text, pos)
+        if m is None:
+            out.append(html_text[pos:])
+            break
+        out.append(html_text[pos : m.start()])
+        if lower is None:
+            lower = html_text.lower()
+        close = lower.find("</" + m.group(1).lower(), m.end())
+        if close < 0:
+            break  # unclosed raw block: drop the rest, it is not text a reader sees
+        gt = lower.find(">", close)
+        pos = len(html_text) if gt < 0 else gt + 1
+    return "".join(out)
+
+
+def _drop_comments(html_text: str) -> str:
+    """Remove ``<!-- ... -->`` with ``find``; an unclosed comment runs to the end (as browsers do).
+
+    A lazy ``<!--.*?-->`` regex rescans to the end from every ``<!--`` when none is closed.
+    """
+    out: list[str] = []
+    pos = 0
+    while True:
+        a = html_text.find("<!--", pos)
+        if a < 0:
+            out.append(html_text[pos:])
+            break
+        out.append(html_text[pos:a])
+        b = html_text.find("-->", a + 4)
+        if b < 0:
+            break
+        out.append(" ")
+        pos = b + 3
+    return "".join(out)
+
+
+def html_to_text(html_text: str) -> str:
+    """Turn HTML into plain text that keeps line breaks (block tags and ``<br>`` become newlines).
+
+    Linear-time and depth-independent (no tree is built), so 10k-deep nesting or 5 MB pages are
+    fine. Entities are unescaped once, after tags are gone, so ``&lt;b&gt;`` stays literal text.
+
+    >>> html_to_text("<p>Gaji <b>15jt</b></p><p>WA&nbsp;0812</p>")
+    'Gaji 15jt\\n\\nWA 0812'
+    """
+    if not html_text:
+        return ""
+    text = _drop_comments(html_text) if "<!--" in html_text else html_text
+    text = _drop_raw_blocks(text)
+    text = _BLOCK_TAG_RE.sub("\n", text)
+    text = _TAG_RE.sub("", text)
+    text = html.unescape(text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _SPACES_RE.sub(" ", text)
+    text = "\n".join(line.strip() for line in text.split("\n"))
+    text = _BLANKS_RE.sub("\n\n", text)
+    return text.strip()
+
+
+# --------------------------------------------------------------------------------------------
+# Character folding
+# --------------------------------------------------------------------------------------------
+
+# Small capitals and common Cyrillic/Greek homoglyphs; NFKC does not fold these.
+_HOMOGLYPHS = {
+    **dict(zip("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢ", "abcdefghijklmnoprstuvwyz", strict=True)),
+    **dict(zip("аеорсхуіјАВЕКМНОРСТХ", "aeopcxyijABEKMHOPCTX", strict=True)),
+    **dict(zip("ΑΒΕΗΙΚΜΝΟΡΤΧΥΖο", "ABEHIKMNOPTXYZo", strict=True)),
+    "\u2010": "-",
+    "\u2011": "-",
+    "\u2012": "-",
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2212": "-",
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u2022": " ",
+    "\u00b7": " ",
+    "\u20ac": "€",
+    "\u00a5": "¥",
+    "\u00a3": "£",
+    "\u0e3f": "฿",
+    "\u20b1": "₱",
+    "\u20a9": "₩",
+}
+_DROP_CATEGORIES = frozenset({"Mn", "Me", "Cf"})  # variation selectors, keycap, ZWJ, ZWSP
+_SPACE_CATEGORIES = frozenset({"So", "Sk", "Cs", "Co", "Cn", "Cc", "Zl", "Zp", "Zs"})
+_KEEP_SYMBOLS = frozenset("€¥£฿₱₩$")
+_ASCII_CONTROLS = {i: " " for i in range(32) if chr(i) not in "\n"}
+_ASCII_CONTROLS[127] = " "
+_CONTROL_RE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+
+
+def _no_controls(s: str) -> str:
+    return s.translate(_ASCII_CONTROLS) if _CONTROL_RE.search(s) else s
+
+
+_CHAR_CACHE: dict[str, str] = {}
+_CHAR_CACHE_MAX = 20_000
+
+
+def _fold_char(c: str) -> str:
+    """Fold one non-ASCII character to zero or more characters (cached)."""
+    hit = _CHAR_CACHE.get(c)
+    if hit is not None:
+        return hit
+    out = _HOMOGLYPHS.get(c)
+    if out is None:
+        cat = unicodedata.category(c)
+        if cat == "Cs":
+            out = " "  # lone surrogate: never let it reach an encoder
+        else:
+            n = unicodedata.normalize("NFKC", c)
+            parts: list[str] = []
+            for ch in n:
+                if ch.isascii():
+                    parts.append(" " if ch in "\x00\r\t\x0b\x0c" else ch)
+                    continue
+                ch = _HOMOGLYPHS.get(ch, ch)
+                cat = unicodedata.category(ch)
+                if ch in _KEEP_SYMBOLS or ch.isascii():
+                    parts.append(ch)
+                elif cat in _DROP_CATEGORIES:
+                    continue
+                elif cat in _SPACE_CATEGORIES:
+                    parts.append("\n" if cat in ("Zl", "Zp") else " ")
+                else:
+                    low = ch.lower()
+                    parts.append(low if len(low) != 1 else ch)
+            out = "".join(parts)
+    if len(_CHAR_CACHE) < _CHAR_CACHE_MAX:
+        _CHAR_CACHE[c] = out
+    return out
+
+
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]+")
+_RUN_CACHE: dict[str, str | None] = {}
+
+
+def _fold_run(run: str) -> str | None:
+    """The folded run if every character folds to exactly one character, else None (cached:
+    the same emoji and decorative words recur across ads)."""
+    hit = _RUN_CACHE.get(run, "")
+    if hit != "":
+        return hit
+    parts = [_fold_char(c) for c in run]
+    out = "".join(parts) if all(len(p) == 1 for p in parts) else None
+    if len(_RUN_CACHE) < _CHAR_CACHE_MAX and len(run) <= 64:
+        _RUN_CACHE[run] = out
+    return out
+
+
+# l33t digits between letters ("g4ji", "l0ker", "k4mboja"), fixed token by token in _expand
+# (same length, so offsets hold). Contacts are read before this, on ``folded``.
+_LEET_IN_WORD_RE = re.compile(r"[a-z][013457]+[a-z]")
+_LEET_MAP = str.maketrans("013457", "oieast")
+_LEET_GATE_RE = re.compile(r"[013457](?=[a-z])")  # one digit: "0"*n must not backtrack
+_LEET_KEEP = frozenset({"p3mi", "sip3mi", "siup3mi", "sip2mi", "mp3", "mp4", "b2b", "k3", "g7"})
+
+
+def _letter_before_digits(text: str, i: int) -> bool:
+    """True if the run of digits ending at ``i`` starts right after a letter ("g44ji")."""
+    j = i
+    while j > 0 and text[j - 1].isdigit() and i - j < 8:
+        j -= 1
+    return j > 0 and text[j - 1].isalpha()
+
+
+def _unleet_word(w: str) -> str | None:
+    """The de-l33ted word, or None when ``w`` has no digit between two letters."""
+    if w in _LEET_KEEP or _LEET_IN_WORD_RE.search(w) is None:
+        return None
+    # only digits with a letter on both sides change: "15jt" and "p3mi" stay
+    chars = list(w)
+    for i in range(1, len(w) - 1):
+        if w[i] in "013457" and w[i - 1].isalpha():
+            j = i
+            while j < len(w) and w[j] in "013457":
+                j += 1
+            if j < len(w) and w[j].isalpha():
+                chars[i:j] = w[i:j].translate(_LEET_MAP)
+    return "".join(chars)
+
+
+class OffsetMap:
+    """Piecewise map from positions in a derived string to spans of its source string.
+
+    A linear segment copies the source one-to-one; a fixed segment (a folded emoji, an expanded
+    shorthand) maps every one of its characters to the whole source span it came from. Storing
+    segments instead of one entry per character keeps normalisation cheap.
+    """
+
+    __slots__ = ("tpos", "src_start", "src_end", "linear")
+
+    def __init__(self) -> None:
+        self.tpos: list[int] = []
+        self.src_start: list[int] = []
+        self.src_end: list[int] = []
+        self.linear: list[bool] = []
+
+    def add(self, tpos: int, s: int, e: int, linear: bool) -> None:
+        self.tpos.append(tpos)
+        self.src_start.append(s)
+        self.src_end.append(e)
+        self.linear.append(linear)
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        tpos = self.tpos
+        if not tpos:
+            return start, end
+        if end <= start:
+            end = start + 1
+        k = bisect_right(tpos, start) - 1
+        if k < 0:
+            k = 0
+        s = self.src_start[k] + (start - tpos[k]) if self.linear[k] else self.src_start[k]
+        if s > self.src_end[k]:
+            s = self.src_end[k]
+        k2 = bisect_right(tpos, end - 1) - 1
+        if k2 < 0:
+            k2 = 0
+        if self.linear[k2]:
+            e = self.src_start[k2] + (end - tpos[k2])
+            if e > self.src_end[k2]:
+                e = self.src_end[k2]
+        else:
+            e = self.src_end[k2]
+        return s, (e if e > s else s)
+
+
+def _fold(original: str) -> tuple[str, OffsetMap | None]:
+    """Fold ``original``; return (folded, map), ``None`` meaning identity."""
+    if original.isascii():
+        return _no_controls(original).lower(), None
+    out: list[str] = []
+    omap = OffsetMap()
+    pos = 0
+    tpos = 0
+    original = _no_controls(original)
+    for m in _NON_ASCII_RE.finditer(original):
+        a, b = m.span()
+        if a > pos:
+            out.append(original[pos:a])
+            omap.add(tpos, pos, a, True)
+            tpos += a - pos
+        run = original[a:b]
+        folded_run = _fold_run(run)
+        if folded_run is not None:  # every character folded to exactly one: a linear segment
+            out.append(folded_run)
+            omap.add(tpos, a, b, True)
+            tpos += b - a
+        else:
+            for i in range(a, b):
+                f = _fold_char(original[i])
+                if f:
+                    out.append(f)
+                    omap.add(tpos, i, i + 1, len(f) == 1)
+                    tpos += len(f)
+        pos = b
+    if pos < len(original):
+        out.append(original[pos:])
+        omap.add(tpos, pos, len(original), True)
+    cased = "".join(out)
+    lowered = cased.lower()
+    if len(lowered) != len(cased):  # paranoid: per-char folding already pre-lowered such chars
+        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in cased)
+    return lowered, omap
+
+
+# --------------------------------------------------------------------------------------------
+# Shorthand expansion
+# --------------------------------------------------------------------------------------------
+
+#: Indonesian (and chat-English) shorthand, expanded only for matching. "pp" is deliberately
+#: absent: it is pulang-pergi or Phnom Penh, and the gazetteer decides from context.
+SHORTHAND: dict[str, str] = {
+    "gj": "gaji",
+    "gji": "gaji",
+    "gapok": "gaji pokok",
+    "jt": "juta",
+    "jta": "juta",
+    "jtan": "jutaan",
+    "rb": "ribu",
+    "rbu": "ribu",
+    "ln": "luar negeri",
+    "loker": "lowongan kerja",
+    "lowker": "lowongan kerja",
+    "japri": "jalur pribadi",
+    "tele": "telegram",
+    "tg": "telegram",
+    "adm": "admin",
+    "cs": "customer service",
+    "wa": "whatsapp",
+    "bln": "bulan",
+    "bl": "bulan",
+    "thn": "tahun",
+    "th": "tahun",
+    "yg": "yang",
+    "tdk": "tidak",
+    "gak": "tidak",
+    "ga": "tidak",
+    "nggak": "tidak",
+    "ngga": "tidak",
+    "enggak": "tidak",
+    "gk": "tidak",
+    "tnp": "tanpa",
+    "tanpa2": "tanpa",
+    "dgn": "dengan",
+    "dg": "dengan",
+    "utk": "untuk",
+    "sdh": "sudah",
+    "udh": "sudah",
+    "udah": "sudah",
+    "blm": "belum",
+    "bs": "bisa",
+    "bsa": "bisa",
+    "bhs": "bahasa",
+    "ktr": "kantor",
+    "org": "orang",
+    "pengalamn": "pengalaman",
+    "pglmn": "pengalaman",
+    "brgkt": "berangkat",
+    "brngkt": "berangkat",
+    "rek": "rekening",
+    "norek": "nomor rekening",
+    "tf": "transfer",
+    "trf": "transfer",
+    "tkw": "tenaga kerja wanita",
+    "tki": "tenaga kerja indonesia",
+    "pmi": "pekerja migran indonesia",
+    "cpmi": "calon pekerja migran indonesia",
+    "prt": "pekerja rumah tangga",
+    "abk": "anak buah kapal",
+    "dm": "direct message",
+    "inbok": "inbox",
+    "ib": "inbox",
+    "hp": "handphone",
+    "krj": "kerja",
+    "kerjaan": "pekerjaan",
+    "jd": "jadi",
+    "lgsg": "langsung",
+    "lgs": "langsung",
+    "lsg": "langsung",
+    "lngsng": "langsung",
+    "sy": "saya",
+    "aja": "saja",
+    "cewe": "cewek",
+    "msh": "masih",
+    "krn": "karena",
+    "bgt": "banget",
+    "sm": "sama",
+    "kmbj": "kamboja",
+    "kmboja": "kamboja",
+    "mly": "malaysia",
+    "msia": "malaysia",
+    "thai": "thailand",
+    "korsel": "korea selatan",
+    "uea": "uni emirat arab",
+    "ksa": "arab saudi",
+    "soetta": "soekarno hatta",
+    "pls": "please",
+    "asap": "as soon as possible",
+}
+
+_GLUED_UNITS = {"jt": "juta", "jta": "juta", "rb": "ribu", "rbu": "ribu", "bln": "bulan",
+                "thn": "tahun"}  # fmt: skip
+_SHORTHAND_KEYS = frozenset(SHORTHAND)
+_DIGITS = frozenset("0123456789")
+
+
+def _has_glued_unit(folded: str) -> bool:
+    """Is a unit glued to a number ("15jt", "500rb")? ``str.find`` is much cheaper than a regex."""
+    for lit in ("jt", "rb", "bln", "thn"):
+        pos = folded.find(lit)
+        while pos > 0:
+            if folded[pos - 1].isdigit():
+                return True
+            pos = folded.find(lit, pos + 2)
+    return False
+
+
+_GLUED_RE = re.compile(r"(\d{1,12})(jt|jta|rb|rbu|bln|thn)$")
+#: characters that, next to a shorthand token, mean it is part of a URL, handle or e-mail
+_URLISH_BEFORE = frozenset(".@:-_")
+_URLISH_AFTER = frozenset("@_")
+
+TOKEN_RE = re.compile(r"[^\W_]+")
+_TOKEN_SPLIT_RE = re.compile(r"([^\W_]+)")  # capturing: split() keeps the tokens
+_TOKEN_SPLIT_ASCII_RE = re.compile(r"([^\W_]+)", re.ASCII)  # same tokens, faster on ASCII
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """Word tokens of a normalised text: parallel lists, for speed in the phrase matcher."""
+
+    words: list[str]
+    starts: list[int]
+    ends: list[int]
+
+
+def _tokens_from_parts(parts: list[str]) -> Tokens:
+    acc = list(accumulate(map(len, parts)))
+    return Tokens(parts[1::2], acc[0::2][: len(parts) // 2], acc[1::2])
+
+
+def tokenize(text: str) -> Tokens:
+    """Word tokens (letters and digits) of ``text`` with their offsets."""
+    return _tokens_from_parts(_TOKEN_SPLIT_RE.split(text))
+
+
+def _expand(folded: str) -> tuple[str, Tokens]:
+    """De-l33t and expand shorthand at the token level; return (text, tokens).
+
+    ``text`` is ``folded`` with l33t digits turned into letters (same length, same offsets).
+    Tokens carry the expanded words: "15jt" gives ``15`` and ``juta``, "LN" gives ``luar`` and
+    ``negeri``; every token keeps the span of the characters it came from, so nothing needs a
+    second offset map and the text is never rebuilt.
+    """
+    splitter = _TOKEN_SPLIT_ASCII_RE if folded.isascii() else _TOKEN_SPLIT_RE
+    parts = splitter.split(folded)  # [sep, tok, sep, tok, ..., sep]
+    text = folded
+    # set operations and compress() keep the per-token work in C
+    if any(_letter_before_digits(folded, m.start()) for m in _LEET_GATE_RE.finditer(folded)):
+        fixes = {
+            w: u
+            for w in set(parts[1::2])
+            if not w.isalpha() and not w.isdigit() and (u := _unleet_word(w)) is not None
+        }
+        if fixes:
+            parts = [fixes.get(p, p) for p in parts]
+            text = "".join(parts)
+    tokens = _tokens_from_parts(parts)
+    wanted = _SHORTHAND_KEYS.intersection(tokens.words)
+    if _has_glued_unit(folded):
+        wanted |= {w for w in tokens.words if w[0] in _DIGITS and w[-1].isalpha()}
+    if not wanted:
+        return text, tokens
+    words, starts, ends = tokens.words, tokens.starts, tokens.ends
+    sh = SHORTHAND
+    n = len(folded)
+    nw: list[str] = []
+    ns: list[int] = []
+    ne: list[int] = []
+    last = 0
+    for k in compress(range(len(words)), map(wanted.__contains__, words)):
+        w = words[k]
+        a, b = starts[k], ends[k]
+        rep = sh.get(w)
+        if rep is None:
+            m = _GLUED_RE.match(w)
+            if m is None:
+                continue
+            num, unit = m.groups()
+            new = ((num, a, a + len(num)), (_GLUED_UNITS[unit], a + len(num), b))
+        else:
+            before = folded[a - 1] if a else " "
+            after = folded[b] if b < n else " "
+            nxt = folded[b + 1] if b + 1 < n else " "
+            if (
+                before in _URLISH_BEFORE
+                or after in _URLISH_AFTER
+                or (after == "." and nxt.isalnum())
+            ):
+                continue  # part of a link, handle or e-mail ("wa.me", "t.me/cs_x")
+            new = tuple((r, a, b) for r in rep.split(" "))
+        nw += words[last:k]
+        ns += starts[last:k]
+        ne += ends[last:k]
+        for r, x, y in new:
+            nw.append(r)
+            ns.append(x)
+            ne.append(y)
+        last = k + 1
+    if last == 0:
+        return text, tokens
+    nw += words[last:]
+    ns += starts[last:]
+    ne += ends[last:]
+    return text, Tokens(nw, ns, ne)
+
+
+@dataclass(frozen=True)
+class NormalisedText:
+    """An original text, its folded copies, the map back to the original, and the tokens.
+
+    ``folded`` is NFKC-folded, lower-cased, emoji turned into spaces (contacts are read here);
+    ``text`` is ``folded`` with l33t digits inside words turned into letters (same length and
+    offsets). ``tokens`` hold the words of ``text`` with shorthand expanded, each with its span
+    in ``text``. ``span`` maps a span of ``text``/``folded`` back to ``original``.
+    """
+
+    original: str
+    folded: str
+    text: str
+    fold_map: OffsetMap | None
+    tokens: Tokens
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Original span of ``text[start:end]`` (``text`` and ``folded`` share offsets)."""
+        return self.fspan(start, end)
+
+    def fspan(self, start: int, end: int) -> tuple[int, int]:
+        """Original span of ``folded[start:end]``."""
+        if self.fold_map is None:
+            n = len(self.folded)
+            return min(start, n), min(end, n)
+        s, e = self.fold_map.span(start, end)
+        # never cut a character from its combining marks / variation selectors ("0️⃣")
+        orig = self.original
+        while (
+            e < len(orig)
+            and not orig[e].isascii()
+            and unicodedata.category(orig[e]) in ("Mn", "Me", "Cf")
+        ):
+            e += 1
+        return s, e
+
+    @property
+    def expanded(self) -> str:
+        """The expanded words joined by spaces (for display and debugging)."""
+        return " ".join(self.tokens.words)
+
+
+def normalise(text: str) -> NormalisedText:
+    """Fold ``text`` (at most :data:`MAX_ANALYSE_CHARS` of it) and tokenise it with shorthand
+    expanded, keeping the map back to the original.
+
+    >>> nt = normalise("𝐆𝐀𝐉𝐈 15jt/bln")
+    >>> nt.text, nt.expanded
+    ('gaji 15jt/bln', 'gaji 15 juta bulan')
+    >>> s, e = nt.span(5, 9); nt.original[s:e]
+    '15jt'
+    """
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    original = text[:MAX_ANALYSE_CHARS]
+    folded, fold_map = _fold(original)
+    matchable, tokens = _expand(folded)
+    return NormalisedText(text, folded, matchable, fold_map, tokens)
+
+
+# --------------------------------------------------------------------------------------------
+# Phrase matching
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PhraseHit:
+    key: str
+    i: int  # first token index
+    j: int  # one past the last token index
+    start: int  # span in NormalisedText.text
+    end: int
+
+
+class PhraseMatcher:
+    """Token-level multi-phrase matcher (dicts keyed by the first two tokens, like flashtext).
+
+    Phrases are written in expanded lower-case form. In a phrase, ``word*`` matches any token
+    starting with ``word`` and ``#`` matches a number token (neither as the first token). One
+    pass over the tokens; the cost hardly depends on the number of phrases.
+    """
+
+    def __init__(self, phrases: Mapping[str, Iterable[str]]) -> None:
+        self._single: dict[str, list[str]] = {}
+        self._pair: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = {}
+        self._wild: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for key, plist in phrases.items():
+            for phrase in plist:
+                toks = tuple(
+                    w
+                    for t in phrase.lower().split()
+                    for w in ([t] if t == "#" or t.endswith("*") else normalise(t).tokens.words)
+                )
+                if not toks or toks[0].endswith("*") or toks[0] == "#":
+                    raise ValueError(f"phrase {phrase!r}: first token must be a literal word")
+                if len(toks) == 1:
+                    keys = self._single.setdefault(toks[0], [])
+                    if key not in keys:
+                        keys.append(key)
+                elif toks[1] == "#" or toks[1].endswith("*"):
+                    self._wild.setdefault(toks[0], []).append((toks, key))
+                else:
+                    self._pair.setdefault(toks[0], {}).setdefault(toks[1], []).append((toks, key))
+        for d in self._pair.values():
+            for cands in d.values():
+                cands.sort(key=lambda c: -len(c[0]))
+        for cands in self._wild.values():
+            cands.sort(key=lambda c: -len(c[0]))
+        self.first_words = frozenset(self._single) | frozenset(self._pair) | frozenset(self._wild)
+        self._pair_keys = frozenset((a, b) for a, d in self._pair.items() for b in d)
+        self._single_or_wild = frozenset(self._single) | frozenset(self._wild)
+
+    def find(self, tokens: Tokens) -> list[PhraseHit]:
+        words = tokens.words
+        starts, ends = tokens.starts, tokens.ends
+        n = len(words)
+        hits: list[PhraseHit] = []
+        single, pair, wild = self._single, self._pair, self._wild
+        # candidate positions: words that start some phrase (a C-level set test), kept when the
+        # word is a phrase by itself, starts a wildcard phrase, or starts a known pair
+        present = self.first_words.intersection(words)
+        if not present:
+            return hits
+        sw = self._single_or_wild
+        sel = [
+            i
+            for i in compress(range(n), map(present.__contains__, words))
+            if words[i] in sw or (i + 1 < n and words[i + 1] in pair.get(words[i], ()))
+        ]
+        for i in sel:
+            w = words[i]
+            cands = None
+            if i + 1 < n:
+                d = pair.get(w)
+                if d is not None:
+                    cands = d.get(words[i + 1])
+                wl = wild.get(w)
+                if wl is not None:
+                    cands = sorted(cands + wl, key=lambda c: -len(c[0])) if cands else wl
+            seen: tuple[str, ...] = ()
+            if cands:
+                for ptoks, key in cands:
+                    if key in seen:
+                        continue
+                    k = len(ptoks)
+                    if i + k > n:
+                        continue
+                    ok = True
+                    for off in range(2, k):
+                        p = ptoks[off]
+                        x = words[i + off]
+                        if p == x:
+                            continue
+                        if p == "#":
+                            if x.isdigit():
+                                continue
+                        elif p[-1] == "*" and x.startswith(p[:-1]):
+                            continue
+                        ok = False
+                        break
+                    if ok and k > 1:
+                        p1 = ptoks[1]
+                        x1 = words[i + 1]
+                        ok = (
+                            p1 == x1
+                            or (p1 == "#" and x1.isdigit())
+                            or (p1[-1] == "*" and x1.startswith(p1[:-1]))
+                        )
+                    if ok:
+                        seen += (key,)
+                        hits.append(PhraseHit(key, i, i + k, starts[i], ends[i + k - 1]))
+            keys = single.get(w)
+            if keys is not None:
+                s, e = starts[i], ends[i]
+                for key in keys:
+                    if key not in seen:
+                        hits.append(PhraseHit(key, i, i + 1, s, e))
+        return hits
+
+
+# --------------------------------------------------------------------------------------------
+# Language detection
+# --------------------------------------------------------------------------------------------
+
+# A stop-word scorer rather than a statistical detector: ads are short, mix both languages in
+# one sentence, and are full of shorthand that n-gram models trained on prose misread. Function
+# words are what separates Indonesian from English here, and they survive emoji and caps.
+_ID_WORDS = frozenset(
+    [
+        "yang",
+        "dan",
+        "di",
+        "ke",
+        "dari",
+        "untuk",
+        "dengan",
+        "tidak",
+        "tanpa",
+        "ini",
+        "itu",
+        "ada",
+        "bisa",
+        "akan",
+        "kami",
+        "kamu",
+        "anda",
+        "atau",
+        "juga",
+        "sudah",
+        "saja",
+        "lagi",
+        "gaji",
+        "kerja",
+        "bekerja",
+        "lowongan",
+        "dibutuhkan",
+        "dicari",
+        "bulan",
+        "hari",
+        "minat",
+        "hubungi",
+        "berangkat",
+        "biaya",
+        "syarat",
+        "usia",
+        "tahun",
+        "pengalaman",
+        "langsung",
+        "segera",
+        "perusahaan",
+        "negeri",
+        "luar",
+        "selama",
+        "sebagai",
+        "per",
+        "nanti",
+        "sana",
+        "sini",
+        "tiket",
+        "makan",
+        "mess",
+        "gratis",
+        "ditanggung",
+        "pria",
+        "wanita",
+        "boleh",
+        "wajib",
+        "harus",
+        "belum",
+        "masih",
+        "jika",
+        "kalau",
+        "karena",
+        "oleh",
+        "pada",
+        "dalam",
+        "bagi",
+        "tempat",
+        "tinggal",
+        "lokasi",
+        "info",
+        "daftar",
+        "segera",
+        "banyak",
+        "cepat",
+        "proses",
+        "resmi",
+        "penempatan",
+        "kontrak",
+        "setelah",
+        "sebelum",
+        "orang",
+    ]
+)
+_EN_WORDS = frozenset(
+    [
+        "the",
+        "and",
+        "to",
+        "of",
+        "for",
+        "with",
+        "you",
+        "your",
+        "we",
+        "our",
+        "is",
+        "are",
+        "in",
+        "on",
+        "at",
+        "no",
+        "not",
+        "be",
+        "will",
+        "this",
+        "that",
+        "job",
+        "jobs",
+        "salary",
+        "month",
+        "monthly",
+        "apply",
+        "contact",
+        "experience",
+        "required",
+        "hiring",
+        "work",
+        "working",
+        "company",
+        "free",
+        "flight",
+        "visa",
+        "accommodation",
+        "please",
+        "only",
+        "per",
+        "from",
+        "by",
+        "as",
+        "an",
+        "a",
+        "it",
+        "or",
+        "if",
+        "all",
+        "any",
+        "can",
+        "must",
+        "need",
+        "needed",
+        "send",
+        "now",
+        "today",
+        "immediately",
+        "week",
+        "interview",
+        "training",
+        "office",
+        "position",
+        "team",
+        "benefits",
+        "requirements",
+        "applicants",
+        "who",
+        "what",
+        "when",
+    ]
+)
+
+
+def detect_language(text: str) -> str:
+    """Return ``"id"``, ``"en"`` or ``"mixed"`` from stop-word counts.
+
+    ``"mixed"`` also covers "cannot tell" (no function words at all), which is the honest answer
+    for a bare phone number or an emoji-only post.
+    """
+    return _language_of_words(normalise(text).tokens.words) if text else "mixed"
+
+
+def _language_of_words(words: list[str]) -> str:
+    # distinct stop words: cheap set intersections, and repeated boilerplate cannot dominate
+    n_id = len(_ID_WORDS.intersection(words))
+    n_en = len(_EN_WORDS.intersection(words))
+    total = n_id + n_en
+    if total == 0:
+        return "mixed"
+    share = n_id / total
+    if share >= 0.75:
+        return "id"
+    if share <= 0.25:
+        return "en"
+    return "mixed"
