@@ -24,6 +24,18 @@ _env = jinja2.Environment(
 )
 
 
+
+def _snippet(text: str, title: str | None = None, width: int = 280) -> str:
+    """The start of an ad's text, without repeating its title."""
+    if title and text.startswith(title):
+        text = text[len(title) :]
+    text = text.strip()
+    return text if len(text) <= width else text[:width].rstrip() + "…"
+
+
+_env.filters["snippet"] = _snippet
+
+
 def write_report(
     store: Store,
     run_id: int,

@@ -34,14 +34,29 @@ MAX_ANALYSE_CHARS = 60_000
 # HTML to text
 # --------------------------------------------------------------------------------------------
 
-_BLOCK_TAGS = (
-    "br|p|div|li|ul|ol|tr|td|th|table|h[1-6]|section|article|header|footer|blockquote|pre|hr|dd|dt"
+# Layout as a browser shows it: paragraph-like blocks end with a blank line; these only end a
+# line; source newlines are ordinary white space; two <br> in a row make a blank line.
+_PARAGRAPH_TAGS = (
+    "p|h[1-6]|blockquote|pre|table|ul|ol|dl|section|article|header|footer|main|aside|hr|figure"
+    "|form|address|fieldset|details|summary"
 )
+_LINE_TAGS = "div|li|tr|dt|dd|nav|figcaption|legend|option|label"
+# Private-use markers, removed from the input first: paragraph end, line end, <br>.
+_PARA, _LINE, _BR = "\ue000", "\ue001", "\ue002"
+_MARKERS_RE = re.compile(f"[{_PARA}{_LINE}{_BR}]")
 # bounded \s{0,20}: two adjacent unbounded \s* would backtrack quadratically on "<" + spaces
-_BLOCK_TAG_RE = re.compile(rf"<\s{{0,20}}/?\s{{0,20}}(?:{_BLOCK_TAGS})\b[^>]{{0,2000}}>", re.I)
+_PARAGRAPH_TAG_RE = re.compile(
+    rf"<\s{{0,20}}/?\s{{0,20}}(?:{_PARAGRAPH_TAGS})\b[^>]{{0,2000}}>", re.I
+)
+_LINE_TAG_RE = re.compile(rf"<\s{{0,20}}/?\s{{0,20}}(?:{_LINE_TAGS})\b[^>]{{0,2000}}>", re.I)
+_BR_TAG_RE = re.compile(r"<\s{0,20}/?\s{0,20}br\b[^>]{0,2000}>", re.I)
+_CELL_TAG_RE = re.compile(r"<\s{0,20}(?:td|th)\b[^>]{0,2000}>", re.I)
 _TAG_RE = re.compile(r"<[^<>]{0,2000}>")
-_SPACES_RE = re.compile(r"[ \t\f\v\u00a0]+")
+# A run of markers with only white space between them; starts only at a marker, so it stays
+# linear (white space around the run goes when lines are stripped).
+_BREAK_RUN_RE = re.compile(f"[{_PARA}{_LINE}{_BR}](?:[ \\t\\f\\v\\u00a0]*[{_PARA}{_LINE}{_BR}])*")
 _BLANKS_RE = re.compile(r"\n{3,}")  # lines are stripped first, so blank lines are empty
+_WHITE_RE = re.compile(r"[ \t\r\n\f\v\u00a0]+")
 _RAW_OPEN_RE = re.compile(r"<\s{0,20}(script|style|noscript|template)\b", re.I)
 
 
@@ -88,25 +103,36 @@ def _drop_comments(html_text: str) -> str:
 
 
 def html_to_text(html_text: str) -> str:
-    """Turn HTML into plain text that keeps line breaks (block tags and ``<br>`` become newlines).
+    """Turn HTML into plain text laid out as a browser shows it, line breaks kept.
 
     Linear-time and depth-independent (no tree is built), so 10k-deep nesting or 5 MB pages are
     fine. Entities are unescaped once, after tags are gone, so ``&lt;b&gt;`` stays literal text.
+    The scrapers use it too, for every HTML fragment they turn into ad text.
 
-    >>> html_to_text("<p>Gaji <b>15jt</b></p><p>WA&nbsp;0812</p>")
-    'Gaji 15jt\\n\\nWA 0812'
+    >>> html_to_text("<p>Gaji <b>15jt</b></p><ul><li>Mess</li><li>WA&nbsp;0812</li></ul>")
+    'Gaji 15jt\\n\\nMess\\nWA 0812'
     """
     if not html_text:
         return ""
-    text = _drop_comments(html_text) if "<!--" in html_text else html_text
+    text = _MARKERS_RE.sub("", html_text)
+    if "<" in text:  # markup: its source line breaks are white space, as in a browser
+        text = text.replace("\r", " ").replace("\n", " ")
+    text = _drop_comments(text) if "<!--" in text else text
     text = _drop_raw_blocks(text)
-    text = _BLOCK_TAG_RE.sub("\n", text)
+    text = _PARAGRAPH_TAG_RE.sub(_PARA, text)
+    text = _LINE_TAG_RE.sub(_LINE, text)
+    text = _BR_TAG_RE.sub(_BR, text)
+    text = _CELL_TAG_RE.sub(" ", text)
     text = _TAG_RE.sub("", text)
-    text = html.unescape(text).replace("\r\n", "\n").replace("\r", "\n")
-    text = _SPACES_RE.sub(" ", text)
-    text = "\n".join(line.strip() for line in text.split("\n"))
-    text = _BLANKS_RE.sub("\n\n", text)
-    return text.strip()
+    text = html.unescape(text)
+    text = _BREAK_RUN_RE.sub(_break, text)
+    text = "\n".join(_WHITE_RE.sub(" ", line).strip() for line in text.split("\n"))
+    return _BLANKS_RE.sub("\n\n", text).strip()
+
+
+def _break(match: re.Match[str]) -> str:
+    run = match.group()
+    return "\n\n" if _PARA in run or run.count(_BR) > 1 else "\n"
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,13 +9,14 @@ replacement characters.
 from __future__ import annotations
 
 import codecs
-import html
 import re
 from collections.abc import Mapping
 
 import lxml.html
 from charset_normalizer import from_bytes
 from lxml import etree
+
+from pipeline.text import html_to_text as _pipeline_html_to_text
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
@@ -168,11 +169,11 @@ def tidy(text: str) -> str:
 
 
 def html_to_text(markup: str | bytes) -> str:
-    """Readable text of an HTML fragment or page (line breaks kept)."""
-    if not markup:
-        return ""
-    if isinstance(markup, str) and "<" not in markup:
-        return tidy(html.unescape(markup))
-    tree = parse_html(markup)
-    body = tree.find("body")
-    return element_text(body if body is not None else tree)
+    """Readable text of an HTML fragment or page (line breaks kept).
+
+    One implementation for the whole project: ``pipeline.text.html_to_text`` is linear in the
+    input and keeps text at any nesting depth (libxml2 drops what lies deeper than 255).
+    """
+    if isinstance(markup, bytes):
+        markup, _ = decode(markup)
+    return _pipeline_html_to_text(markup)
