@@ -1,0 +1,175 @@
+"""Scoring speed: `waspada score` versus the plain baseline scoring script, same file, same run.
+
+Generates N ads of about 1.3 KB each (default 50,000) by joining hand-written seed ads of the
+same label (so the red-flag rules have real work to do), trains the plain baseline (word
+1–2-gram TF-IDF + logistic regression) and a Waspada model on the seed corpus, then times
+
+- the baseline: one Python process that reads the JSONL, vectorises, predicts, writes JSONL;
+- ``waspada score`` (extraction, rules, model, explanations, JSONL out) with all cores,
+
+and samples the peak resident memory of each process tree. Prints one JSON object last.
+
+    python benchmarks/score_bench.py [--ads 50000] [--model DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pipeline.datasets import load_labelled  # noqa: E402
+from pipeline.paths import SEED_DIR  # noqa: E402
+
+BASELINE_SCRIPT = r"""
+import json, sys, joblib
+model = joblib.load(sys.argv[1])
+with open(sys.argv[2], encoding="utf-8") as f:
+    records = [json.loads(line) for line in f if line.strip()]
+texts = [r.get("text") or "" for r in records]
+scores = model.predict_proba(texts)[:, 1]
+with open(sys.argv[3], "w", encoding="utf-8") as out:
+    for r, s in zip(records, scores):
+        r["score"] = float(s)
+        out.write(json.dumps(r, ensure_ascii=False) + "\n")
+"""
+
+
+def generate_ads(n: int, size: int = 1300, seed: int = 7) -> list[dict]:
+    """``n`` labelled ads of about ``size`` characters, each a different mix of seed ads of
+    one label (positives with positives, legit with legit)."""
+    data = load_labelled(SEED_DIR)
+    pools = {
+        label: [ad.text for ad, y in zip(data.ads, data.y, strict=True) if y == label]
+        for label in (0, 1)
+    }
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        label = 1 if rng.random() < 0.5 else 0
+        parts, length = [], 0
+        while length < size:
+            text = rng.choice(pools[label])
+            parts.append(text)
+            length += len(text) + 2
+        text = "\n\n".join(parts)[: size + 200]
+        cut = text.rfind(" ", 0, size)
+        out.append(
+            {
+                "id": f"bench-{i:06d}",
+                "text": text[: cut if cut > size // 2 else size],
+                "label": label,
+            }
+        )
+    return out
+
+
+def run(command: list[str], label: str) -> dict:
+    """Run a command; return wall seconds and peak RSS of its process tree (sampled)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    root = psutil.Process(process.pid)
+    peak = 0
+    while process.poll() is None:
+        try:
+            tree = [root, *root.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        raise SystemExit(f"{label} failed: {process.stderr.read().decode()[-2000:]}")
+    return {"seconds": round(seconds, 2), "peak_rss_mb": round(peak / 2**20, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ads", type=int, default=50_000)
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="Waspada model (alias, version or dir); default: train one on the seed corpus",
+    )
+    parser.add_argument("--jobs", type=int, default=None)
+    args = parser.parse_args()
+
+    import joblib
+
+    from pipeline.model import build_baseline, train_and_register
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        ads = generate_ads(args.ads)
+        source = tmp_path / "ads.jsonl"
+        with open(source, "w", encoding="utf-8") as handle:
+            for ad in ads:
+                handle.write(
+                    json.dumps({"id": ad["id"], "text": ad["text"]}, ensure_ascii=False) + "\n"
+                )
+        mean_bytes = source.stat().st_size / len(ads)
+
+        seed = load_labelled(SEED_DIR)
+        baseline = build_baseline().fit([ad.text for ad in seed.ads], seed.y)
+        joblib.dump(baseline, tmp_path / "baseline.joblib")
+        (tmp_path / "baseline_score.py").write_text(BASELINE_SCRIPT)
+        model = args.model
+        if model is None:
+            model = str(tmp_path / "model")
+            train_and_register(seed, folds=3, repeats=1, model_dir=model)
+
+        python = sys.executable
+        base = run(
+            [
+                python,
+                str(tmp_path / "baseline_score.py"),
+                str(tmp_path / "baseline.joblib"),
+                str(source),
+                str(tmp_path / "base.jsonl"),
+            ],
+            "baseline",
+        )
+        command = [
+            python,
+            "-m",
+            "pipeline.cli",
+            "score",
+            "-i",
+            str(source),
+            "-o",
+            str(tmp_path / "ours.jsonl"),
+            "--model",
+            model,
+        ]
+        if args.jobs:
+            command += ["--jobs", str(args.jobs)]
+        ours = run(command, "waspada score")
+        with open(tmp_path / "ours.jsonl", encoding="utf-8") as handle:
+            lines = sum(1 for _ in handle)
+
+    result = {
+        "benchmark": "score",
+        "ads": len(ads),
+        "mean_ad_bytes": round(mean_bytes),
+        "cores": psutil.cpu_count(),
+        "baseline": {**base, "ads_per_s": round(len(ads) / base["seconds"])},
+        "waspada": {**ours, "ads_per_s": round(len(ads) / ours["seconds"]), "lines_out": lines},
+        "ratio": round(ours["seconds"] / base["seconds"], 2),
+        "target_ratio": 1.5,
+        "target_rss_mb": 1536,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,446 @@
+"""Features of an ad for the classifier: the frame, text normalisation, red flags, metadata.
+
+The model's input is a ``pandas.DataFrame`` built by :func:`ads_to_frame` (one row per ad,
+the columns in :data:`FRAME_COLUMNS`). The transformers here follow the scikit-learn estimator
+contract and live at module level, so a fitted pipeline pickles with joblib and loads again
+wherever ``pipeline`` is importable (no lambdas, no notebook functions).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from pipeline.ad import Ad
+
+#: Text-valued columns of the model frame ("" when the source does not have the field).
+TEXT_COLUMNS = (
+    "text",
+    "title",
+    "company",
+    "salary",
+    "location",
+    "contact",
+    "company_profile",
+    "requirements",
+    "benefits",
+)
+#: EMSCAD's 0/1 metadata; NaN when the source does not say.
+FLAG_COLUMNS = ("has_company_logo", "has_questions", "telecommuting")
+FRAME_COLUMNS = TEXT_COLUMNS + FLAG_COLUMNS
+
+# EMSCAD anonymised contacts as "#URL_<hash>#"; each hash would be its own useless token.
+_ANON = re.compile(r"#(URL|EMAIL|PHONE)_[0-9a-f]+#", re.IGNORECASE)
+# EMSCAD lost the spaces between sentences ("our teamWe are"): split at lower→Upper seams.
+_RUN_ON = re.compile(r"(?<=[a-z])(?=[A-Z][a-z])")
+
+
+def normalise_text(text: str) -> str:
+    """Lower-cased text with HTML entities decoded and EMSCAD's artefacts repaired.
+
+    Used as the vectorisers' ``preprocessor`` (a module-level function, so it pickles).
+
+    >>> normalise_text("Call #PHONE_ab12#now&amp;teamWe pay")
+    'call  phonetoken now&team we pay'
+    """
+    if "&" in text:
+        text = html.unescape(text)
+    if "#" in text:
+        text = _ANON.sub(lambda m: f" {m.group(1).lower()}token ", text)
+    return _RUN_ON.sub(" ", text).lower()
+
+
+# scikit-learn's default token pattern: words of two or more letters or digits.
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+# Tokenised texts, kept only while training (see ``token_cache``): cross-validation fits the
+# vectoriser dozens of times on the same texts, and tokenising is most of its cost.
+_TOKENS: dict[str, list[str]] = {}
+_TOKENS_LIMIT = [0]
+
+
+def word_ngrams(text: str) -> list[str]:
+    """Word 1- and 2-grams of the normalised text (what ``ngram_range=(1, 2)`` gives)."""
+    tokens = _TOKEN.findall(normalise_text(text))
+    return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+
+
+class WordAnalyzer:
+    """The word vectoriser's analyzer: :func:`word_ngrams`, memoised while training.
+
+    A module-level class, so a fitted vectoriser pickles with a reference to it.
+    """
+
+    def __call__(self, text: str) -> list[str]:
+        if not _TOKENS_LIMIT[0]:
+            return word_ngrams(text)
+        tokens = _TOKENS.get(text)
+        if tokens is None:
+            tokens = word_ngrams(text)
+            if len(_TOKENS) >= _TOKENS_LIMIT[0]:
+                _TOKENS.clear()
+            _TOKENS[text] = tokens
+        return tokens
+
+    def __repr__(self) -> str:
+        return "WordAnalyzer()"
+
+
+@contextmanager
+def token_cache(limit: int = 20_000) -> Iterator[None]:
+    """Memoise tokenised texts inside the block (training); memory is freed on exit."""
+    previous = _TOKENS_LIMIT[0]
+    _TOKENS_LIMIT[0] = limit
+    try:
+        yield
+    finally:
+        _TOKENS_LIMIT[0] = previous
+        if not previous:
+            _TOKENS.clear()
+
+
+# --- the model frame --------------------------------------------------------------------
+
+
+def _field(ad: Ad, name: str) -> Any:
+    value = getattr(ad, name, None) if name in Ad.__dataclass_fields__ else None
+    if value is None:
+        value = ad.extra.get(name)
+    return value
+
+
+def _flag(value: Any) -> float:
+    """EMSCAD 0/1 flags arrive as ints, strings or bools; anything else means unknown."""
+    if value is None or value == "":
+        return math.nan
+    if isinstance(value, bool):
+        return float(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        text = str(value).strip().lower()
+        return (
+            1.0
+            if text in ("true", "yes", "t", "y")
+            else 0.0
+            if text in ("false", "no")
+            else math.nan
+        )
+    return 1.0 if number > 0 else 0.0 if number == 0 else math.nan
+
+
+def ads_to_frame(ads: Sequence[Ad]) -> pd.DataFrame:
+    """The model's input: one row per ad, columns :data:`FRAME_COLUMNS`.
+
+    Text fields the source does not have are "" (but an EMSCAD field that exists and is empty
+    stays distinguishable from an absent one through ``None`` → NaN for the 0/1 flags).
+    """
+    columns: dict[str, list[Any]] = {name: [] for name in FRAME_COLUMNS}
+    for ad in ads:
+        columns["text"].append(ad.text)
+        for name in TEXT_COLUMNS[1:]:
+            value = _field(ad, name)
+            columns[name].append(None if value is None else str(value))
+        for name in FLAG_COLUMNS:
+            columns[name].append(_flag(_field(ad, name)))
+    frame = pd.DataFrame(columns, columns=list(FRAME_COLUMNS))
+    for name in FLAG_COLUMNS:
+        frame[name] = frame[name].astype(float)
+    return frame
+
+
+def _column(X: Any, name: str = "text") -> list[str]:
+    """The text column of a frame, or the values of a 1-D array / list, as strings."""
+    if isinstance(X, pd.DataFrame):
+        values = X[name].tolist() if name in X.columns else X.iloc[:, 0].tolist()
+    elif isinstance(X, pd.Series):
+        values = X.tolist()
+    else:
+        array = np.asarray(X, dtype=object)
+        values = (array[:, 0] if array.ndim == 2 else array).tolist()
+    return [
+        "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in values
+    ]
+
+
+def _n_columns(X: Any) -> int:
+    shape = getattr(X, "shape", None)
+    return int(shape[1]) if shape is not None and len(shape) == 2 else 1
+
+
+def _check_input(estimator: Any, X: Any, *, fitting: bool) -> None:
+    """The estimator-contract checks that make sense for text input (sparse, complex, empty,
+    column count). One-dimensional input (a list or Series of texts) is accepted on purpose."""
+    import scipy.sparse
+
+    name = type(estimator).__name__
+    if scipy.sparse.issparse(X):
+        raise TypeError(
+            f"{name} does not support sparse input; pass texts or a frame with a 'text' column"
+        )
+    shape = getattr(X, "shape", None)
+    if shape is None:
+        shape = np.asarray(X, dtype=object).shape
+    if isinstance(X, np.ndarray) and np.iscomplexobj(X):
+        raise ValueError(f"Complex data not supported by {name}")
+    if len(shape) == 2 and shape[1] == 0:
+        raise ValueError(
+            f"0 feature(s) (shape={shape}) while a minimum of 1 is required by {name}."
+        )
+    if fitting and (not shape or shape[0] == 0):
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={getattr(X, 'shape', (0,))}) while a minimum of 1 is required by {name}."
+        )
+    if (
+        not fitting
+        and _n_columns(X) != estimator.n_features_in_
+        and not isinstance(X, pd.DataFrame)
+    ):
+        raise ValueError(
+            f"X has {_n_columns(X)} features, but {name} is expecting {estimator.n_features_in_} features as input."
+        )
+
+
+# --- red flags ----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=2048)
+def assess_cached(text: str):
+    """``redflags.assess`` memoised: scoring needs the assessment for both the features and
+    the evidence shown to reviewers (scoring works in chunks smaller than the cache)."""
+    from pipeline import redflags
+
+    return redflags.assess(text)
+
+
+# Red-flag vectors by text. Repeated cross-validation transforms the same texts many times,
+# and training primes this cache once (in parallel) for every worker; bounded for memory.
+_VECTORS: dict[str, np.ndarray] = {}
+_VECTORS_MAX = 20_000
+
+
+def _redflag_vector(text: str) -> np.ndarray:
+    vector = _VECTORS.get(text)
+    if vector is None:
+        from pipeline import redflags
+
+        vector = np.asarray(redflags.feature_vector(assess_cached(text)), dtype=float)
+        if len(_VECTORS) >= _VECTORS_MAX:
+            _VECTORS.clear()
+        _VECTORS[text] = vector
+    return vector
+
+
+def redflag_matrix(texts: Sequence[str]) -> np.ndarray:
+    """The raw red-flag vectors of ``texts`` (rows in order), through the cache."""
+    from pipeline import redflags
+
+    if not texts:
+        return np.zeros((0, len(redflags.feature_names())))
+    return np.vstack([_redflag_vector(t) for t in texts])
+
+
+def prime_redflag_cache(texts: Sequence[str], matrix: np.ndarray) -> None:
+    """Fill the cache with vectors computed elsewhere (e.g. once, before cross-validation)."""
+    if len(texts) > _VECTORS_MAX:
+        return
+    if len(_VECTORS) + len(texts) > _VECTORS_MAX:
+        _VECTORS.clear()
+    _VECTORS.update(zip(texts, matrix, strict=True))
+
+
+class RedFlagFeatures(TransformerMixin, BaseEstimator):
+    """The red-flag rules (``pipeline.redflags``) as a dense feature block.
+
+    Input: a frame with a ``text`` column (or a 1-D sequence of texts). Output: one row of
+    ``redflags.feature_vector`` per ad, each column divided by its largest absolute value seen
+    in training so that 0–100 scores and 0/1 flags share one scale (weights stay readable).
+    """
+
+    def __init__(self, column: str = "text") -> None:
+        self.column = column
+
+    def fit(self, X: Any, y: Any = None) -> RedFlagFeatures:
+        from pipeline import redflags
+
+        _check_input(self, X, fitting=True)
+        matrix = self._vectors(X)
+        scale = np.abs(matrix).max(axis=0) if len(matrix) else np.ones(matrix.shape[1])
+        self.scale_ = np.where(scale > 0, scale, 1.0)
+        self.feature_names_ = [f"rf_{name}" for name in redflags.feature_names()]
+        self.rules_version_ = str(redflags.RULES_VERSION)
+        self.n_features_in_ = _n_columns(X)
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        from pipeline import redflags
+
+        check_is_fitted(self, "scale_")
+        _check_input(self, X, fitting=False)
+        matrix = self._vectors(X)
+        now = [f"rf_{name}" for name in redflags.feature_names()]
+        if now != self.feature_names_:
+            # The rules changed since training: keep the trained columns by name; a rule the
+            # model never saw is ignored, a rule that no longer exists reads as "did not fire".
+            index = {name: i for i, name in enumerate(now)}
+            aligned = np.zeros((matrix.shape[0], len(self.feature_names_)))
+            for j, name in enumerate(self.feature_names_):
+                if name in index:
+                    aligned[:, j] = matrix[:, index[name]]
+            matrix = aligned
+        return matrix / self.scale_
+
+    def _vectors(self, X: Any) -> np.ndarray:
+        return redflag_matrix(_column(X, self.column))
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        check_is_fitted(self, "feature_names_")
+        return np.asarray(self.feature_names_, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = True  # a missing text is read as ""
+        return tags
+
+
+# --- metadata -----------------------------------------------------------------------------
+
+_CONTACTS = {
+    "whatsapp": re.compile(r"wa\.me|whats\s?app|\bwa\b|\bw\.a\b"),
+    "telegram": re.compile(r"t\.me/|telegram|\btele\b|^@\w"),
+    "email": re.compile(r"\w@[\w-]+\.\w|#email_|\be-?mail\b"),
+    "phone": re.compile(r"\d{3}[\s.-]?\d{3,4}[\s.-]?\d{3,4}|#phone_"),
+    "url": re.compile(r"https?://|www\.|#url_|\b[\w-]+\.(com|id|net|org|co)\b"),
+}
+#: Which cues to compute; all on by default (``MetaFeatures(include=...)`` to ablate).
+META_GROUPS = ("flags", "missing", "contact", "shape")
+_GROUP_NAMES = {
+    "flags": [f"meta_{name}" for name in FLAG_COLUMNS]
+    + [f"meta_{name}_unknown" for name in FLAG_COLUMNS],
+    "missing": [
+        "meta_no_company",
+        "meta_no_company_profile",
+        "meta_no_requirements",
+        "meta_no_benefits",
+        "meta_no_title",
+        "meta_salary_field",
+    ],
+    "contact": [f"meta_contact_{kind}" for kind in _CONTACTS],
+    "shape": ["meta_log_length", "meta_upper_share", "meta_exclamations", "meta_emoji"],
+}
+# Counting bytes with bytes.translate, not per-character Python loops: scoring speed
+# depends on it. Non-ASCII letters are not counted; this is a cue, not a measurement.
+_ASCII_UPPER = bytes(range(65, 91))
+_ASCII_LETTERS = _ASCII_UPPER + bytes(range(97, 123))
+_EMOJI = re.compile("[\U0001f000-\U0010ffff\u2600-\u27bf]")
+
+
+def _absent(value: Any) -> bool:
+    """The source does not have the field (pandas may hold None as NaN)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _is_empty(value: Any) -> bool:
+    return (
+        value is None or (isinstance(value, float) and math.isnan(value)) or not str(value).strip()
+    )
+
+
+def _shape(text: str) -> list[float]:
+    raw = text.encode("utf-8", "ignore")
+    letters = len(raw) - len(raw.translate(None, _ASCII_LETTERS))
+    upper = len(raw) - len(raw.translate(None, _ASCII_UPPER))
+    return [
+        min(math.log1p(len(text)) / 10.0, 1.5),
+        upper / letters if letters else 0.0,
+        min(text.count("!") / 10.0, 1.0),
+        min(len(_EMOJI.findall(text)) / 10.0, 1.0),
+    ]
+
+
+class MetaFeatures(TransformerMixin, BaseEstimator):
+    """Metadata a source may have, plus cheap shape-of-text cues, as a dense block in [0, 1].
+
+    - ``flags``: EMSCAD's logo / questions / telecommuting, with an "unknown" indicator for
+      sources that do not say;
+    - ``missing``: fields that are missing (an absent company counts; the EMSCAD-only fields
+      count only when the source has them and they are empty) and whether a salary field is set;
+    - ``contact``: the kinds of channel in the source's ``contact`` field (channels written in
+      the text itself are the red-flag rules' business);
+    - ``shape``: length, share of capitals, exclamation marks, emoji.
+    """
+
+    def __init__(self, include: tuple[str, ...] = META_GROUPS) -> None:
+        self.include = include
+
+    def fit(self, X: Any, y: Any = None) -> MetaFeatures:
+        unknown = set(self.include) - set(META_GROUPS)
+        if unknown:
+            raise ValueError(f"unknown MetaFeatures groups {sorted(unknown)}; use {META_GROUPS}")
+        _check_input(self, X, fitting=True)
+        self.n_features_in_ = _n_columns(X)
+        self.feature_names_ = [
+            n for g in META_GROUPS if g in self.include for n in _GROUP_NAMES[g]
+        ]
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "feature_names_")
+        _check_input(self, X, fitting=False)
+        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame({"text": _column(X)})
+        n = len(frame)
+
+        def get(name: str) -> list[Any]:
+            return frame[name].tolist() if name in frame.columns else [None] * n
+
+        blocks: list[np.ndarray] = []
+        if "flags" in self.include:
+            flags = np.column_stack([np.asarray(get(c), dtype=float) for c in FLAG_COLUMNS])
+            blocks += [np.nan_to_num(flags, nan=0.0), np.isnan(flags).astype(float)]
+        if "missing" in self.include:
+            missing = [
+                [_is_empty(v) for v in get("company")],
+                *(
+                    [not _absent(v) and _is_empty(v) for v in get(c)]
+                    for c in ("company_profile", "requirements", "benefits")
+                ),
+                [_is_empty(v) for v in get("title")],
+                [not _is_empty(v) for v in get("salary")],
+            ]
+            blocks.append(np.array(missing, dtype=float).T.reshape(n, -1))
+        if "contact" in self.include:
+            contacts = [("" if _is_empty(v) else str(v).lower()) for v in get("contact")]
+            blocks.append(
+                np.array(
+                    [
+                        [bool(p.search(c)) if c else False for p in _CONTACTS.values()]
+                        for c in contacts
+                    ],
+                    dtype=float,
+                ).reshape(n, len(_CONTACTS))
+            )
+        if "shape" in self.include:
+            blocks.append(
+                np.array([_shape(t) for t in _column(frame, "text")], dtype=float).reshape(n, 4)
+            )
+        return np.hstack(blocks) if blocks else np.zeros((n, 0))
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        check_is_fitted(self, "feature_names_")
+        return np.asarray(self.feature_names_, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = True  # missing metadata is information, not an error
+        return tags
