@@ -127,8 +127,9 @@ def review(
             click.echo(f"decision {decision}: {ad_id} = {label}")
             return
         keys = {"1": "tppo", "2": "nonprocedural", "3": "fee_fraud", "4": "legit", "5": "unsure"}
+        skipped: list[str] = []  # back in the queue for others; not shown again this session
         while True:
-            entry = store.claim_next(reviewer)
+            entry = store.claim_next(reviewer, exclude=skipped)
             if entry is None:
                 click.echo("The queue is empty.")
                 return
@@ -143,6 +144,7 @@ def review(
                 return
             if choice == "s":
                 store.release(entry.ad_id, reviewer)
+                skipped.append(entry.ad_id)
                 continue
             store.decide(entry.ad_id, reviewer, keys[choice], None)
 
