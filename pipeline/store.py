@@ -548,7 +548,11 @@ class Store:
                 "scores_json": json.dumps(r.get("scores", {}), default=str),
                 "band": r.get("band"),
                 "explanation_json": json.dumps(
-                    {"flags": r.get("flags", []), **(r.get("explanation") or {})},
+                    {
+                        "flags": r.get("flags", []),
+                        "patterns": r.get("patterns", []),
+                        **(r.get("explanation") or {}),
+                    },
                     ensure_ascii=False,
                     default=str,
                 ),

@@ -400,3 +400,30 @@ def test_concurrent_claims_never_share_an_item(app):
         thread.join()
     claimed = [ad for ad in got.values() if ad is not None]
     assert sorted(claimed) == ["ad-2", "ad-3", "ad-hostile"]  # three items, three reviewers
+
+
+def test_patterns_show_their_meaning_and_legal_anchor(app):
+    store = app.extensions["waspada_store"]
+    ad = make_ad("ad-pattern", "CS online Kamboja, visa turis, tiket potong gaji.")
+    store.add_ads([ad])
+    store.save_scores(
+        [
+            {
+                "ad_id": ad.id,
+                "model_version": "test-1",
+                "text_hash": ad.text_hash,
+                "score": 0.99,
+                "flagged": True,
+                "patterns": ["P1_scam_compound", "P3_debt_bondage", "<script>x</script>"],
+            }
+        ]
+    )
+    store.enqueue([{"ad_id": ad.id, "priority": 2.0, "reason": "score"}])
+    client = app.test_client()
+    login(client, "alice")
+    html = client.get("/review").get_data(as_text=True)
+    assert "ad-pattern" in html
+    assert "Scam-compound recruitment" in html and "UU 21/2007 (TPPO)" in html
+    assert "penjeratan utang" in html
+    assert "&lt;script&gt;x&lt;/script&gt;" in html and "<script>x" not in html
+    assert "Registry check: not done yet" in html

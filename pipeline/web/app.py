@@ -296,6 +296,7 @@ def _entry_context(entry: Any) -> dict[str, Any]:
         "entry": entry,
         "shown": view.highlight(entry.text, entry.flags),
         "flags": view.flags_view(entry.flags),
+        "patterns": view.patterns_view(entry.explanation),
         "scores": view.scores_view(entry.scores),
         "score_pct": view.percent(entry.score),
         "score_width": view.width_class(entry.score),

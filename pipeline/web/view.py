@@ -210,6 +210,34 @@ def features_view(explanation: dict[str, Any], limit: int = TOP_TERMS) -> list[s
     return [line[:120] for line in lines[:limit]]
 
 
+#: Combination patterns (redflags.md §8.2): what each means and the law it points to, so a
+#: reviewer sees the legal anchor next to the evidence (§12 "Reviewer UX").
+PATTERNS = {
+    "P1_scam_compound": ("Scam-compound recruitment", "UU 21/2007 (TPPO)"),
+    "P2_nonprocedural_placement": (
+        "Placement outside the licensed channel",
+        "UU 18/2017 Pasal 69 and 81",
+    ),
+    "P3_debt_bondage": ("Debt bondage", "UU 21/2007 Pasal 1 (penjeratan utang)"),
+    "P4_middle_east_domestic": (
+        "Household work in a moratorium country",
+        "Kepmenaker 260/2015; UU 18/2017 Pasal 13",
+    ),
+    "P5_malaysia_backdoor": ("Irregular route to Malaysia", "UU 18/2017; UU 6/2011 Pasal 113"),
+    "P6_underage": ("Recruits under-18s", "UU 18/2017 Pasal 5 and 80"),
+    "P7_fee_fraud": ("Fee fraud, no real departure", "fraud; report via IASC / cekrekening.id"),
+}
+
+
+def patterns_view(explanation: dict[str, Any]) -> list[dict[str, str]]:
+    """Fired combination patterns with their meaning and legal anchor (unknown ids kept)."""
+    out = []
+    for pattern in (explanation or {}).get("patterns") or []:
+        title, law = PATTERNS.get(str(pattern), (str(pattern), ""))
+        out.append({"id": str(pattern), "title": title, "law": law})
+    return out
+
+
 #: The three per-category scores, in the order the page shows them.
 SCORE_NAMES = (("tppo", "TPPO"), ("nonprocedural", "Non-procedural"), ("fee_fraud", "Fee fraud"))
 
