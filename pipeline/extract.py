@@ -15,7 +15,8 @@ import json
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from itertools import accumulate
 from typing import Any
 
 import phonenumbers
@@ -195,6 +196,8 @@ _DOMAIN_TAIL_RE = re.compile(r"(?:\.[a-z0-9-]{1,63}){0,4}(?:/[^\s<>\"'()\[\]{}]{
 _DOMAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
 _URL_TRAIL = ".,;:!?)]}'\"*"
 _SCHEME_BEFORE_RE = re.compile(r"(?:https?://)?(?:www\.)?$")
+_URL_PREFIX_RE = re.compile(r"^(?:https?://)?(?:www\.)?")
+_NON_DIGIT_RE = re.compile(r"\D")
 
 
 @lru_cache(maxsize=4096)
@@ -292,7 +295,7 @@ def _extract_contacts(
             if a > 0 and f[a - 1].isalnum():
                 continue
             g = 1 if m.group(1) else 2 if m.group(2) else 0
-            parsed = _parse_phone("+" + re.sub(r"\D", "", m.group(g))) if g else None
+            parsed = _parse_phone("+" + _NON_DIGIT_RE.sub("", m.group(g))) if g else None
             if parsed:
                 ex.whatsapp.append(item(parsed[0], a, b, region=parsed[1], link=True))
                 pa, pb = m.span(g)
@@ -356,7 +359,7 @@ def _extract_contacts(
             b = a + len(val)
             if len(val) < 4 or not free(a, b):
                 continue
-            host = re.sub(r"^(?:https?://)?(?:www\.)?", "", val).split("/", 1)[0].split("?", 1)[0]
+            host = _URL_PREFIX_RE.sub("", val).split("/", 1)[0].split("?", 1)[0]
             if "." not in host:
                 continue
             ex.urls.append(
@@ -438,6 +441,7 @@ _MONEY_RE = re.compile(
     rf"(?:\s?(?:/|per|tiap|a|each|se)\s?(?P<period>{_PERIOD})\b"
     rf"|\s?(?P<period2>sebulan|perbulan|perbln|monthly|daily|weekly)\b)?",
 )
+_DIGIT_RE = re.compile(r"\d")
 _PRE_RE = re.compile(rf"(?<![a-z])(?:{_CUR_PRE})\s?$")
 _PRE_LAST_CHARS = frozenset("p.r$dmywb¥€£฿₱₩")
 _CURRENCY = {
@@ -481,19 +485,25 @@ _FEE_AFTER_RE = re.compile(
 )
 
 
+_GROUPS_RE = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
+_GROUPS_DECIMALS_RE = re.compile(r"(\d{1,3}(?:[.,]\d{3})+)(?:,(\d{1,2}))?")
+
+
 def _parse_number(raw: str, unit: str | None) -> float | None:
     s = raw.replace(" ", "")
     if unit:  # "1,5 juta", "2.5jt": separators before a unit are decimal unless a 3-digit group
-        if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", s) and unit not in ("juta", "jt", "m"):
+        if _GROUPS_RE.fullmatch(s) and unit not in ("juta", "jt", "m"):
             s = s.replace(".", "").replace(",", "")
         else:
             s = s.replace(",", ".")
             if s.count(".") > 1:
                 s = s.replace(".", "")
     else:
-        m = re.fullmatch(r"(\d{1,3}(?:[.,]\d{3})+)(?:,(\d{1,2}))?", s)
+        m = _GROUPS_DECIMALS_RE.fullmatch(s)
         if m:
-            s = re.sub(r"[.,]", "", m.group(1)) + ("." + m.group(2) if m.group(2) else "")
+            s = m.group(1).replace(".", "").replace(",", "") + (
+                "." + m.group(2) if m.group(2) else ""
+            )
         else:
             s = s.replace(",", ".")
     try:
@@ -564,10 +574,15 @@ def _extract_money(
     matches = []
     last_end = -1
     for lo, hi in _money_windows(t, hits):
-        for m in _MONEY_RE.finditer(t, lo, hi):
+        # _MONEY_RE starts with a number and matches at every digit: jump from digit to digit
+        # (what finditer would find, without trying the pattern at every other character)
+        pos = lo
+        while (d := _DIGIT_RE.search(t, pos, hi)) is not None:
+            m = _MONEY_RE.match(t, d.start(), hi)
             if m.start() >= last_end:
                 matches.append(m)
                 last_end = m.end()
+            pos = m.end()
     for m in matches:
         a = m.start()
         prev = t[a - 1] if a else " "
@@ -878,6 +893,14 @@ class Analysis:
     _warned: set[int] = field(default_factory=set)
     _kinds: dict[str, list[PhraseHit]] | None = None
 
+    @cached_property
+    def by_key(self) -> dict[str, list[PhraseHit]]:
+        """Hits grouped by key, each list in text order."""
+        keyed: dict[str, list[PhraseHit]] = {}
+        for h in self.hits:
+            keyed.setdefault(h.key, []).append(h)
+        return keyed
+
     def kind(self, prefix: str) -> list[PhraseHit]:
         """Hits whose key is ``prefix:...`` ("country", "visa", "job", "fee", "cue")."""
         if self._kinds is None:
@@ -1057,6 +1080,8 @@ _PERMIT_AT_RE = re.compile(
 _BANK_NUMBER_RE = re.compile(r"[^\n\d]{0,25}?(\d(?:[ .-]?[\dx]){7,17})(?![\dx])")  # "8830xxxxxx"
 _NUMBER_BEFORE_BANK_RE = re.compile(r"(\d(?:[ .-]?[\dx]){7,17})\s{0,3}(?:ke\s)?$")
 _HOLDER_RE = re.compile(r"[^\n]{0,12}?(?:a\.?\s?n\.?|atas nama|an\.)\s{0,3}([a-z][a-z .']{2,40})")
+_SPACE_DOT_RE = re.compile(r"[\s.]")
+_NOT_ACCOUNT_CHAR_RE = re.compile(r"[^\dx]")
 _PHONE_START_RE = re.compile(r"\s{0,3}:?\s{0,3}(?:\+?62|0)8")
 _COMPANY_WORDS_RE = re.compile(r"\b(pt|cv|ltd|corp|company|perusahaan|koperasi|yayasan|lpk)\b")
 
@@ -1238,7 +1263,7 @@ def _extract_small(an: Analysis) -> None:
         num = m.group(2).rstrip("./-")
         if not any(c.isdigit() for c in num):
             continue
-        kind = re.sub(r"[\s.]", "", m.group(1)).upper()
+        kind = _SPACE_DOT_RE.sub("", m.group(1)).upper()
         s0, e0 = nt.span(m.start(), m.start(2) + len(num))
         ns, ne = nt.span(m.start(2), m.start(2) + len(num))
         ex.permits.append(
@@ -1250,13 +1275,13 @@ def _extract_small(an: Analysis) -> None:
         m = _BANK_NUMBER_RE.match(t, h.end)
         if m is not None:
             a0, b = h.start, m.end(1)
-            number = re.sub(r"[^\dx]", "", m.group(1))
+            number = _NOT_ACCOUNT_CHAR_RE.sub("", m.group(1))
         else:
             mb = _NUMBER_BEFORE_BANK_RE.search(t, max(0, h.start - 24), h.start)
             if mb is None:
                 continue
             a0, b = mb.start(1), h.end
-            number = re.sub(r"[^\dx]", "", mb.group(1))
+            number = _NOT_ACCOUNT_CHAR_RE.sub("", mb.group(1))
         hm = _HOLDER_RE.match(t, b)
         holder = hm.group(1).strip() if hm else None
         personal = bool(holder) and not _COMPANY_WORDS_RE.search(holder or "")
@@ -1333,9 +1358,21 @@ def _extract_small(an: Analysis) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _inside(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
-    a, b = span
-    return any(x <= a and b <= y for x, y in spans)
+def _outside(hits: list[PhraseHit], spans: list[tuple[int, int]]) -> list[PhraseHit]:
+    """The hits not inside any of ``spans``.
+
+    A hit ``(a, b)`` is inside a span ``(x, y)`` with ``x <= a`` and ``b <= y``: with the spans
+    sorted by start and a running maximum of their ends, that is one bisection per hit.
+    """
+    spans = sorted(spans)
+    starts = [x for x, _ in spans]
+    reach = list(accumulate((y for _, y in spans), max))
+    out = []
+    for h in hits:
+        k = bisect_right(starts, h.start) - 1
+        if k < 0 or reach[k] < h.end:
+            out.append(h)
+    return out
 
 
 def analyse(text: str) -> Analysis:
@@ -1348,11 +1385,10 @@ def analyse(text: str) -> Analysis:
     # words inside a link, handle or e-mail ("t.me/jobs_cambodia") are not places or phrases
     # (contacts were read on ``folded``, which shares offsets with ``text``: no mapping needed)
     if wordy:
-        hits = [h for h in hits if not _inside((h.start, h.end), wordy)]
+        hits = _outside(hits, wordy)
     an = Analysis(nt, tokens, hits, ex)
-    for h in hits:
-        if h.key == "warning_cue":
-            an.mark_warning(h.start)
+    for h in an.by_key.get("warning_cue", ()):
+        an.mark_warning(h.start)
     _extract_money(nt, ex, taken, hits)
     _extract_lexicon(an)
     _extract_small(an)

@@ -18,10 +18,9 @@ of the signal, three scores (``tppo``, ``nonprocedural``, ``fee_fraud``), a prio
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from pipeline.extract import (
     BAIT_COUNTRIES,
@@ -58,9 +57,9 @@ MAX_EVIDENCE = 5
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Evidence:
-    """A span into the ORIGINAL text and the words it covers."""
+class Evidence(NamedTuple):
+    """A span into the ORIGINAL text and the words it covers (immutable; a tuple, as rules make
+    many per ad)."""
 
     start: int
     end: int
@@ -507,10 +506,7 @@ class Ctx:
         self.an = an
         self.ex = an.extraction
         self.nt = an.nt
-        raw: dict[str, list] = defaultdict(list)
-        for h in an.hits:
-            raw[h.key].append(h)
-        self.raw = raw
+        raw = self.raw = an.by_key
         ex = self.ex
         n_warn_sent = an.n_warning_sentences
         n_warn_cues = len(raw.get("warning_cue", ()))
@@ -531,20 +527,27 @@ class Ctx:
             or (n_warn_sent >= 2 and official_ref and not solicit)
         )
         self._ev: dict[tuple[int, int], Evidence] = {}
-        # hits outside warnings and (for negatable keys) not negated, computed once
-        self._ok: dict[str, list] = defaultdict(list)
-        if not self.doc_warning:
-            text, tokens = an.nt.text, an.tokens
-            for h in an.hits:
-                if an.in_warning(h.start):
-                    continue
-                if h.key in _NEGATABLE and negated(text, tokens, h.i, 4):
-                    continue
-                self._ok[h.key].append(h)
+        # hits outside warnings and (for negatable keys) not negated, computed per key when a
+        # rule first asks
+        self._ok: dict[str, list] = {}
 
     def hits(self, key: str) -> list:
         """Hits of ``key`` outside warnings and (for negatable keys) not negated."""
-        return self._ok.get(key, [])
+        got = self._ok.get(key)
+        if got is None:
+            got = []
+            if not self.doc_warning:
+                an = self.an
+                text, tokens = an.nt.text, an.tokens
+                check_negation = key in _NEGATABLE
+                for h in self.raw.get(key, ()):
+                    if an.in_warning(h.start):
+                        continue
+                    if check_negation and negated(text, tokens, h.i, 4):
+                        continue
+                    got.append(h)
+            self._ok[key] = got
+        return got
 
     def any(self, *keys: str) -> bool:
         return any(self.hits(k) for k in keys)

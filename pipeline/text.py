@@ -26,6 +26,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import accumulate, compress
+from typing import NamedTuple
 
 #: Hostile input guard: analysis reads at most this many characters of an ad.
 MAX_ANALYSE_CHARS = 60_000
@@ -624,8 +625,9 @@ def normalise(text: str) -> NormalisedText:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PhraseHit:
+class PhraseHit(NamedTuple):
+    """One phrase occurrence (a tuple: dozens are made per ad)."""
+
     key: str
     i: int  # first token index
     j: int  # one past the last token index
@@ -667,37 +669,35 @@ class PhraseMatcher:
                 cands.sort(key=lambda c: -len(c[0]))
         for cands in self._wild.values():
             cands.sort(key=lambda c: -len(c[0]))
-        self.first_words = frozenset(self._single) | frozenset(self._pair) | frozenset(self._wild)
-        self._pair_keys = frozenset((a, b) for a, d in self._pair.items() for b in d)
-        self._single_or_wild = frozenset(self._single) | frozenset(self._wild)
+        # one entry per first word: (keys of the one-word phrases, longer phrases by their
+        # second word with the wildcard phrases merged in (longest first), wildcard phrases)
+        self._entries: dict[str, tuple[list[str], dict[str, list], list]] = {}
+        for w in set(self._single) | set(self._pair) | set(self._wild):
+            wl = self._wild.get(w, [])
+            by_second = {
+                x: sorted(cands + wl, key=lambda c: -len(c[0])) if wl else cands
+                for x, cands in self._pair.get(w, {}).items()
+            }
+            self._entries[w] = (self._single.get(w, []), by_second, wl)
+        self.first_words = frozenset(self._entries)
 
     def find(self, tokens: Tokens) -> list[PhraseHit]:
         words = tokens.words
         starts, ends = tokens.starts, tokens.ends
         n = len(words)
         hits: list[PhraseHit] = []
-        single, pair, wild = self._single, self._pair, self._wild
-        # candidate positions: words that start some phrase (a C-level set test), kept when the
-        # word is a phrase by itself, starts a wildcard phrase, or starts a known pair
+        # candidate positions: words that start some phrase (a C-level set test)
         present = self.first_words.intersection(words)
         if not present:
             return hits
-        sw = self._single_or_wild
-        sel = [
-            i
-            for i in compress(range(n), map(present.__contains__, words))
-            if words[i] in sw or (i + 1 < n and words[i + 1] in pair.get(words[i], ()))
-        ]
-        for i in sel:
-            w = words[i]
+        entries = self._entries
+        for i in compress(range(n), map(present.__contains__, words)):
+            singles, by_second, wl = entries[words[i]]
             cands = None
             if i + 1 < n:
-                d = pair.get(w)
-                if d is not None:
-                    cands = d.get(words[i + 1])
-                wl = wild.get(w)
-                if wl is not None:
-                    cands = sorted(cands + wl, key=lambda c: -len(c[0])) if cands else wl
+                cands = by_second.get(words[i + 1]) or wl
+            if not cands and not singles:
+                continue
             seen: tuple[str, ...] = ()
             if cands:
                 for ptoks, key in cands:
@@ -707,7 +707,7 @@ class PhraseMatcher:
                     if i + k > n:
                         continue
                     ok = True
-                    for off in range(2, k):
+                    for off in range(1, k):
                         p = ptoks[off]
                         x = words[i + off]
                         if p == x:
@@ -719,21 +719,12 @@ class PhraseMatcher:
                             continue
                         ok = False
                         break
-                    if ok and k > 1:
-                        p1 = ptoks[1]
-                        x1 = words[i + 1]
-                        ok = (
-                            p1 == x1
-                            or (p1 == "#" and x1.isdigit())
-                            or (p1[-1] == "*" and x1.startswith(p1[:-1]))
-                        )
                     if ok:
                         seen += (key,)
                         hits.append(PhraseHit(key, i, i + k, starts[i], ends[i + k - 1]))
-            keys = single.get(w)
-            if keys is not None:
+            if singles:
                 s, e = starts[i], ends[i]
-                for key in keys:
+                for key in singles:
                     if key not in seen:
                         hits.append(PhraseHit(key, i, i + 1, s, e))
         return hits
