@@ -214,7 +214,8 @@ def _fold_char(c: str) -> str:
     return out
 
 
-_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]+")
+# "x x*" rather than "x+": a pattern that starts with a plain class lets ``re`` skip ASCII fast
+_NON_ASCII_SPLIT_RE = re.compile(r"([^\x00-\x7f][^\x00-\x7f]*)")
 _RUN_CACHE: dict[str, str | None] = {}
 
 
@@ -291,6 +292,18 @@ class OffsetMap:
             return start, end
         if end <= start:
             end = start + 1
+        if len(tpos) == 1:  # most ads: no character folds to zero or several
+            limit = self.src_end[0]
+            if self.linear[0]:
+                shift = self.src_start[0] - tpos[0]
+                s, e = start + shift, end + shift
+            else:
+                s, e = self.src_start[0], limit
+            if s > limit:
+                s = limit
+            if e > limit:
+                e = limit
+            return s, (e if e > s else s)
         k = bisect_right(tpos, start) - 1
         if k < 0:
             k = 0
@@ -311,41 +324,58 @@ class OffsetMap:
 
 def _fold(original: str) -> tuple[str, OffsetMap | None]:
     """Fold ``original``; return (folded, map), ``None`` meaning identity."""
-    if original.isascii():
-        return _no_controls(original).lower(), None
-    out: list[str] = []
-    omap = OffsetMap()
-    pos = 0
-    tpos = 0
     original = _no_controls(original)
-    for m in _NON_ASCII_RE.finditer(original):
-        a, b = m.span()
-        if a > pos:
-            out.append(original[pos:a])
-            omap.add(tpos, pos, a, True)
-            tpos += a - pos
-        run = original[a:b]
-        folded_run = _fold_run(run)
-        if folded_run is not None:  # every character folded to exactly one: a linear segment
-            out.append(folded_run)
-            omap.add(tpos, a, b, True)
-            tpos += b - a
-        else:
-            for i in range(a, b):
-                f = _fold_char(original[i])
-                if f:
-                    out.append(f)
-                    omap.add(tpos, i, i + 1, len(f) == 1)
-                    tpos += len(f)
-        pos = b
-    if pos < len(original):
-        out.append(original[pos:])
-        omap.add(tpos, pos, len(original), True)
-    cased = "".join(out)
+    if original.isascii():
+        return original.lower(), None
+    parts = _NON_ASCII_SPLIT_RE.split(original)  # [ASCII, run, ASCII, run, ..., ASCII]
+    folded_runs = list(map(_fold_run, parts[1::2]))
+    omap = OffsetMap()
+    if None in folded_runs:
+        cased = _fold_irregular(parts, folded_runs, omap)
+    else:  # every character folded to exactly one (most ads): one linear segment
+        parts[1::2] = folded_runs
+        cased = "".join(parts)
+        omap.add(0, 0, len(original), True)
     lowered = cased.lower()
     if len(lowered) != len(cased):  # paranoid: per-char folding already pre-lowered such chars
         lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in cased)
     return lowered, omap
+
+
+def _fold_irregular(parts: list[str], folded_runs: list[str | None], omap: OffsetMap) -> str:
+    """Fold when some character folds to zero or several characters; fill ``omap``.
+
+    Characters that fold one-to-one extend the open linear segment; each of the others closes
+    it (a dropped character leaves a gap, an expanded one gets a fixed segment).
+    """
+    out: list[str] = []
+    pos = tpos = 0  # in the source and in the folded text
+    seg_pos = seg_tpos = 0  # where the open linear segment starts
+    for k, part in enumerate(parts):
+        f = part if k % 2 == 0 else folded_runs[k // 2]
+        if f is not None:
+            out.append(f)
+            pos += len(part)
+            tpos += len(part)
+            continue
+        for c in part:
+            f = _fold_char(c)
+            if len(f) == 1:
+                out.append(f)
+                pos += 1
+                tpos += 1
+                continue
+            if pos > seg_pos:
+                omap.add(seg_tpos, seg_pos, pos, True)
+            if f:
+                out.append(f)
+                omap.add(tpos, pos, pos + 1, False)
+                tpos += len(f)
+            pos += 1
+            seg_pos, seg_tpos = pos, tpos
+    if pos > seg_pos:
+        omap.add(seg_tpos, seg_pos, pos, True)
+    return "".join(out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -461,13 +491,16 @@ def _has_glued_unit(folded: str) -> bool:
 
 
 _GLUED_RE = re.compile(r"(\d{1,12})(jt|jta|rb|rbu|bln|thn)$")
+#: shorthand key -> its expanded words
+_SHORTHAND_WORDS = {k: v.split(" ") for k, v in SHORTHAND.items()}
 #: characters that, next to a shorthand token, mean it is part of a URL, handle or e-mail
 _URLISH_BEFORE = frozenset(".@:-_")
 _URLISH_AFTER = frozenset("@_")
 
 TOKEN_RE = re.compile(r"[^\W_]+")
 _TOKEN_SPLIT_RE = re.compile(r"([^\W_]+)")  # capturing: split() keeps the tokens
-_TOKEN_SPLIT_ASCII_RE = re.compile(r"([^\W_]+)", re.ASCII)  # same tokens, faster on ASCII
+# the same tokens on lower-case ASCII (folded text), where a plain range is cheaper
+_TOKEN_SPLIT_ASCII_RE = re.compile(r"([0-9a-z]+)")
 
 
 @dataclass(frozen=True)
@@ -480,8 +513,9 @@ class Tokens:
 
 
 def _tokens_from_parts(parts: list[str]) -> Tokens:
+    """Tokens from ``[sep, tok, sep, tok, ..., sep]``: offsets are running sums of the lengths."""
     acc = list(accumulate(map(len, parts)))
-    return Tokens(parts[1::2], acc[0::2][: len(parts) // 2], acc[1::2])
+    return Tokens(parts[1::2], acc[:-1:2], acc[1::2])
 
 
 def tokenize(text: str) -> Tokens:
@@ -499,40 +533,41 @@ def _expand(folded: str) -> tuple[str, Tokens]:
     """
     splitter = _TOKEN_SPLIT_ASCII_RE if folded.isascii() else _TOKEN_SPLIT_RE
     parts = splitter.split(folded)  # [sep, tok, sep, tok, ..., sep]
+    tokens = _tokens_from_parts(parts)
+    words, starts, ends = tokens.words, tokens.starts, tokens.ends
     text = folded
     # set operations and compress() keep the per-token work in C
-    if any(_letter_before_digits(folded, m.start()) for m in _LEET_GATE_RE.finditer(folded)):
-        fixes = {
-            w: u
-            for w in set(parts[1::2])
-            if not w.isalpha() and not w.isdigit() and (u := _unleet_word(w)) is not None
-        }
+    digits = [m.start() for m in _LEET_GATE_RE.finditer(folded)]
+    if any(_letter_before_digits(folded, i) for i in digits):
+        # only a word with one of these digits can hold l33t
+        maybe = {words[bisect_right(starts, i) - 1] for i in digits}
+        fixes = {w: u for w in maybe if (u := _unleet_word(w)) is not None}
         if fixes:
             parts = [fixes.get(p, p) for p in parts]
             text = "".join(parts)
-    tokens = _tokens_from_parts(parts)
-    wanted = _SHORTHAND_KEYS.intersection(tokens.words)
+            words[:] = parts[1::2]  # same lengths: the offsets hold
+    wanted = _SHORTHAND_KEYS.intersection(words)
     if _has_glued_unit(folded):
-        wanted |= {w for w in tokens.words if w[0] in _DIGITS and w[-1].isalpha()}
+        wanted = wanted.union(w for w in words if w[0] in _DIGITS and w[-1].isalpha())
     if not wanted:
         return text, tokens
-    words, starts, ends = tokens.words, tokens.starts, tokens.ends
-    sh = SHORTHAND
     n = len(folded)
+    # one-word expansions in place; the others rebuild the lists, piece by piece (linear)
     nw: list[str] = []
     ns: list[int] = []
     ne: list[int] = []
-    last = 0
+    last = 0  # words[:last] are in the new lists
     for k in compress(range(len(words)), map(wanted.__contains__, words)):
         w = words[k]
         a, b = starts[k], ends[k]
-        rep = sh.get(w)
+        rep = _SHORTHAND_WORDS.get(w)
         if rep is None:
             m = _GLUED_RE.match(w)
             if m is None:
                 continue
             num, unit = m.groups()
-            new = ((num, a, a + len(num)), (_GLUED_UNITS[unit], a + len(num), b))
+            mid = a + len(num)
+            rep, rep_starts, rep_ends = [num, _GLUED_UNITS[unit]], [a, mid], [mid, b]
         else:
             before = folded[a - 1] if a else " "
             after = folded[b] if b < n else " "
@@ -543,16 +578,18 @@ def _expand(folded: str) -> tuple[str, Tokens]:
                 or (after == "." and nxt.isalnum())
             ):
                 continue  # part of a link, handle or e-mail ("wa.me", "t.me/cs_x")
-            new = tuple((r, a, b) for r in rep.split(" "))
+            if len(rep) == 1:
+                words[k] = rep[0]
+                continue
+            rep_starts, rep_ends = [a] * len(rep), [b] * len(rep)
         nw += words[last:k]
+        nw += rep
         ns += starts[last:k]
+        ns += rep_starts
         ne += ends[last:k]
-        for r, x, y in new:
-            nw.append(r)
-            ns.append(x)
-            ne.append(y)
+        ne += rep_ends
         last = k + 1
-    if last == 0:
+    if not last:
         return text, tokens
     nw += words[last:]
     ns += starts[last:]
@@ -576,16 +613,13 @@ class NormalisedText:
     fold_map: OffsetMap | None
     tokens: Tokens
 
-    def span(self, start: int, end: int) -> tuple[int, int]:
-        """Original span of ``text[start:end]`` (``text`` and ``folded`` share offsets)."""
-        return self.fspan(start, end)
-
     def fspan(self, start: int, end: int) -> tuple[int, int]:
-        """Original span of ``folded[start:end]``."""
-        if self.fold_map is None:
+        """Original span of ``folded[start:end]``, which is also that of ``text[start:end]``."""
+        fold_map = self.fold_map
+        if fold_map is None:
             n = len(self.folded)
             return min(start, n), min(end, n)
-        s, e = self.fold_map.span(start, end)
+        s, e = fold_map.span(start, end)
         # never cut a character from its combining marks / variation selectors ("0️⃣")
         orig = self.original
         while (
@@ -595,6 +629,9 @@ class NormalisedText:
         ):
             e += 1
         return s, e
+
+    # ``text`` and ``folded`` share offsets; one function saves a call on a hot path
+    span = fspan
 
     @property
     def expanded(self) -> str:
@@ -670,15 +707,17 @@ class PhraseMatcher:
         for cands in self._wild.values():
             cands.sort(key=lambda c: -len(c[0]))
         # one entry per first word: (keys of the one-word phrases, longer phrases by their
-        # second word with the wildcard phrases merged in (longest first), wildcard phrases)
-        self._entries: dict[str, tuple[list[str], dict[str, list], list]] = {}
+        # second word with the wildcard phrases merged in (longest first) or None when no longer
+        # phrase starts with it, wildcard phrases)
+        self._entries: dict[str, tuple[list[str], dict[str, list[_Cand]] | None, list[_Cand]]] = {}
         for w in set(self._single) | set(self._pair) | set(self._wild):
             wl = self._wild.get(w, [])
             by_second = {
-                x: sorted(cands + wl, key=lambda c: -len(c[0])) if wl else cands
+                x: list(map(_cand, sorted(cands + wl, key=lambda c: -len(c[0])) if wl else cands))
                 for x, cands in self._pair.get(w, {}).items()
             }
-            self._entries[w] = (self._single.get(w, []), by_second, wl)
+            longer = by_second if by_second or wl else None
+            self._entries[w] = (self._single.get(w, []), longer, list(map(_cand, wl)))
         self.first_words = frozenset(self._entries)
 
     def find(self, tokens: Tokens) -> list[PhraseHit]:
@@ -686,48 +725,57 @@ class PhraseMatcher:
         starts, ends = tokens.starts, tokens.ends
         n = len(words)
         hits: list[PhraseHit] = []
-        # candidate positions: words that start some phrase (a C-level set test)
-        present = self.first_words.intersection(words)
-        if not present:
-            return hits
-        entries = self._entries
-        for i in compress(range(n), map(present.__contains__, words)):
-            singles, by_second, wl = entries[words[i]]
-            cands = None
-            if i + 1 < n:
-                cands = by_second.get(words[i + 1]) or wl
-            if not cands and not singles:
-                continue
+        # the entry of every word, None for most: one C-level pass, then only phrase starts
+        entries = list(map(self._entries.get, words))
+        for i in compress(range(n), entries):
+            singles, by_second, wl = entries[i]
             seen: tuple[str, ...] = ()
-            if cands:
-                for ptoks, key in cands:
-                    if key in seen:
+            if by_second is not None and i + 1 < n:
+                for key, k, tail, ptoks in by_second.get(words[i + 1]) or wl:
+                    if key in seen or i + k > n:
                         continue
-                    k = len(ptoks)
-                    if i + k > n:
+                    if tail is not None:  # the first two words already match
+                        if tail and words[i + 2 : i + k] != tail:
+                            continue
+                    elif not _wild_match(ptoks, words, i):
                         continue
-                    ok = True
-                    for off in range(1, k):
-                        p = ptoks[off]
-                        x = words[i + off]
-                        if p == x:
-                            continue
-                        if p == "#":
-                            if x.isdigit():
-                                continue
-                        elif p[-1] == "*" and x.startswith(p[:-1]):
-                            continue
-                        ok = False
-                        break
-                    if ok:
-                        seen += (key,)
-                        hits.append(PhraseHit(key, i, i + k, starts[i], ends[i + k - 1]))
+                    seen += (key,)
+                    hits.append(_new_tuple(PhraseHit, (key, i, i + k, starts[i], ends[i + k - 1])))
             if singles:
                 s, e = starts[i], ends[i]
                 for key in singles:
                     if key not in seen:
-                        hits.append(PhraseHit(key, i, i + 1, s, e))
+                        hits.append(_new_tuple(PhraseHit, (key, i, i + 1, s, e)))
         return hits
+
+
+#: a longer phrase as the matcher tries it: (key, number of words, the words after the second
+#: when all are literal, else None, all its words)
+_Cand = tuple[str, int, list[str] | None, tuple[str, ...]]
+# PhraseHit(...) goes through a Python-level __new__; dozens of hits are made per ad
+_new_tuple = tuple.__new__
+
+
+def _cand(c: tuple[tuple[str, ...], str]) -> _Cand:
+    ptoks, key = c
+    literal = all(p != "#" and not p.endswith("*") for p in ptoks[1:])
+    return key, len(ptoks), list(ptoks[2:]) if literal else None, ptoks
+
+
+def _wild_match(ptoks: tuple[str, ...], words: list[str], i: int) -> bool:
+    """Do ``words[i + 1:]`` start with ``ptoks[1:]`` (``#`` a number, ``word*`` a prefix)?"""
+    for off in range(1, len(ptoks)):
+        p = ptoks[off]
+        x = words[i + off]
+        if p == x:
+            continue
+        if p == "#":
+            if x.isdigit():
+                continue
+        elif p[-1] == "*" and x.startswith(p[:-1]):
+            continue
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------------------------
