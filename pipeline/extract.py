@@ -17,6 +17,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from itertools import accumulate
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import phonenumbers
@@ -73,7 +74,7 @@ PLACEMENT_COUNTRIES = frozenset(c for c, d in COUNTRIES.items() if d.get("placem
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Item:
     """One extracted value with its span in the original text."""
 
@@ -82,6 +83,14 @@ class Item:
     end: int
     text: str
     attrs: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def __init__(
+        self, value: str, start: int, end: int, text: str, attrs: dict[str, Any] | None = None
+    ) -> None:
+        # a few dozen items per ad: one dict update, not the dataclass's five frozen setattrs
+        self.__dict__.update(
+            value=value, start=start, end=end, text=text, attrs={} if attrs is None else attrs
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -157,6 +166,42 @@ class Extraction:
         return {d.attrs["country"] for d in self.destinations}
 
 
+def _item(nt: NormalisedText, value: str, a: int, b: int, attrs: dict[str, Any]) -> Item:
+    """An item for ``nt.text[a:b]`` (or ``nt.folded[a:b]``: same offsets), spanning the original."""
+    s, e = nt.fspan(a, b)
+    return Item(value, s, e, nt.original[s:e], attrs)
+
+
+_START = attrgetter("start")
+
+
+def _overlaps(a: int, b: int, spans: list[tuple[int, int]]) -> bool:
+    """Does ``[a, b)`` overlap one of ``spans``?"""
+    for x, y in spans:  # noqa: SIM110 (no generator to set up for the usual zero to two spans)
+        if x < b and a < y:
+            return True
+    return False
+
+
+def _by_first_char(alternation: str) -> str:
+    """``alternation`` ("a|b|...", no groups) regrouped by first character, keeping the order.
+
+    The regex engine tries the alternatives of a branch one by one at every position; grouped,
+    it tries only those that can start there. Alternatives with different first characters never
+    match at the same position, so the matches are the same.
+
+    >>> _by_first_char("gaji|upah|gj|gapok")
+    'g(?:aji|j|apok)|upah'
+    """
+    groups: dict[str, list[str]] = {}
+    for alt in alternation.split("|"):
+        groups.setdefault(alt[0], []).append(alt[1:])
+    return "|".join(
+        head + (rests[0] if len(rests) == 1 else f"(?:{'|'.join(rests)})")
+        for head, rests in groups.items()
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Contacts (on the folded text)
 # --------------------------------------------------------------------------------------------
@@ -166,12 +211,17 @@ class Extraction:
 # phones are written +.., 00.., 0.. or 62..: starting on those literals skips most digits
 _PHONE_RE = re.compile(r"(?:\+|0|62)(?:[ .\-()]{0,3}\d){6,16}(?!\d)")
 _DIGIT_GROUP_RE = re.compile(r"\d+")
+# "\bwa|whatsapp|whats app|...", all from the "w" (see _by_first_char)
 _WA_CONTEXT_RE = re.compile(
-    r"(?:\bwa|whatsapp|whats app|whatsap|wasap|watsap|w\.a|wa\.me|wame)\b[^\d\n]{0,18}$"
+    r"w(?:(?<!\w.)a|hatsapp|hats app|hatsap|asap|atsap|\.a|a\.me|ame)\b[^\d\n]{0,18}$"
 )
 _BANK_CONTEXT_RE = re.compile(
-    r"(?:rek|rekening|account|acc|bca|bri|bni|mandiri|bsi|cimb|btn|permata|danamon|seabank|"
-    r"jago|norek|no\.? rek|virtual)\b[^\n]{0,25}$"
+    "(?:"
+    + _by_first_char(
+        r"rek|rekening|account|acc|bca|bri|bni|mandiri|bsi|cimb|btn|permata|danamon|seabank|"
+        r"jago|norek|no\.? rek|virtual"
+    )
+    + r")\b[^\n]{0,25}$"
 )
 _WA_LINK_RE = re.compile(
     r"wa\.me/(\+?[\d-]{6,20})?|api\.whatsapp\.com/send/?\?phone=(\+?[\d-]{6,20})"
@@ -180,7 +230,8 @@ _WA_LINK_RE = re.compile(
 _TG_LINK_RE = re.compile(r"(?:t|telegram)\.(?:me|dog)/([a-z][a-z0-9_]{3,31})")
 _HANDLE_RE = re.compile(r"@([a-z][a-z0-9_]{3,31})")
 _TG_CONTEXT_RE = re.compile(r"(?:telegram|tele|\btg|\btelgram)\b[^\n]{0,30}$")
-_TG_ANYWHERE_RE = re.compile(r"telegram|\btele\b|\btg\b")
+# "telegram", or "tele"/"tg" as words; written from the "t" so the engine can skip to each "t"
+_TG_ANYWHERE_RE = re.compile(r"t(?:elegram|(?<!\w.)(?:ele|g)\b)")
 _SOCIAL_CONTEXT_RE = re.compile(
     r"(?:\big|instagram|insta|tiktok|tik tok|follow|twitter|\bx\b)\W[^\n]{0,30}$"
 )
@@ -225,7 +276,8 @@ def _parse_phone(digits: str) -> tuple[str, str] | None:
 
 def _split_phone(cand: str, offset: int) -> list[tuple[str, str, int, int]]:
     """Parse a candidate digit run; if it is two numbers run together, split at a group edge."""
-    groups = [(m.start(), m.end()) for m in _DIGIT_GROUP_RE.finditer(cand)]
+    groups = [m.span() for m in _DIGIT_GROUP_RE.finditer(cand)]
+    runs = [cand[x:y] for x, y in groups]
     out: list[tuple[str, str, int, int]] = []
     i = 0
     while i < len(groups):
@@ -233,12 +285,12 @@ def _split_phone(cand: str, offset: int) -> list[tuple[str, str, int, int]]:
         # longest prefix of groups (from i) that parses
         for j in range(len(groups), i, -1):
             a, b = groups[i][0], groups[j - 1][1]
+            digits = "".join(runs[i:j])
+            if len(digits) < 7:
+                break
             if a > 0 and cand[a - 1] == "+":
                 a -= 1
-            digits = ("+" if cand[a] == "+" else "") + "".join(cand[x:y] for x, y in groups[i:j])
-            n_digits = len(digits.lstrip("+"))
-            if n_digits < 7:
-                break
+                digits = "+" + digits
             parsed = _parse_phone(digits)
             if parsed:
                 found = (parsed[0], parsed[1], offset + a, offset + b, j)
@@ -260,13 +312,6 @@ def _extract_contacts(
     taken: list[tuple[int, int]] = []
     wordy: list[tuple[int, int]] = []  # links, handles, e-mails: their words are not phrases
 
-    def item(value: str, a: int, b: int, **attrs: Any) -> Item:
-        s, e = nt.fspan(a, b)
-        return Item(value, s, e, nt.original[s:e], attrs)
-
-    def free(a: int, b: int) -> bool:
-        return not any(x < b and a < y for x, y in taken)
-
     def with_scheme(a: int) -> int:
         m = _SCHEME_BEFORE_RE.search(f, max(0, a - 12), a)
         return m.start() if m else a
@@ -284,7 +329,7 @@ def _extract_contacts(
             a = b - len(f[a:b].lstrip(".-"))
             b = a + len(val)
             dom = val.rsplit("@", 1)[1]
-            ex.emails.append(item(val, a, b, domain=dom, free_mail=dom in FREE_MAIL))
+            ex.emails.append(_item(nt, val, a, b, {"domain": dom, "free_mail": dom in FREE_MAIL}))
             taken.append((a, b))
             wordy.append((a, b))
 
@@ -297,20 +342,17 @@ def _extract_contacts(
             g = 1 if m.group(1) else 2 if m.group(2) else 0
             parsed = _parse_phone("+" + _NON_DIGIT_RE.sub("", m.group(g))) if g else None
             if parsed:
-                ex.whatsapp.append(item(parsed[0], a, b, region=parsed[1], link=True))
+                e164, region = parsed
+                ex.whatsapp.append(_item(nt, e164, a, b, {"region": region, "link": True}))
                 pa, pb = m.span(g)
-                ex.phones.append(
-                    item(
-                        parsed[0],
-                        pa,
-                        pb,
-                        region=parsed[1],
-                        whatsapp=True,
-                        official=parsed[0] in OFFICIAL_CONTACTS,
-                    )
-                )
+                attrs = {
+                    "region": region,
+                    "whatsapp": True,
+                    "official": e164 in OFFICIAL_CONTACTS,
+                }
+                ex.phones.append(_item(nt, e164, pa, pb, attrs))
             else:
-                ex.whatsapp.append(item(f[a:b], a, b, link=True))
+                ex.whatsapp.append(_item(nt, f[a:b], a, b, {"link": True}))
             taken.append((a, b))
             wordy.append((a, b))
 
@@ -320,21 +362,26 @@ def _extract_contacts(
             a, b = with_scheme(m.start()), m.end()
             if a > 0 and (f[a - 1].isalnum() or f[a - 1] == "."):
                 continue
-            ex.telegram.append(item(m.group(1), a, b, link=True))
+            ex.telegram.append(_item(nt, m.group(1), a, b, {"link": True}))
             taken.append((a, b))
             wordy.append((a, b))
     if "@" in f:
-        tg_doc = bool(_TG_ANYWHERE_RE.search(f)) or bool(ex.telegram)
+        tg_links = bool(ex.telegram)
         for m in _HANDLE_RE.finditer(f):
             a, b = m.span()
-            if a > 0 and (f[a - 1].isalnum() or f[a - 1] in "._@") or not free(a, b):
+            if a > 0 and (f[a - 1].isalnum() or f[a - 1] in "._@") or _overlaps(a, b, taken):
                 continue
             wordy.append((a, b))  # any @handle: "@loker_kamboja" is not a destination
             if _SOCIAL_CONTEXT_RE.search(f, max(0, a - 40), a):
                 continue  # "follow IG @x": an Instagram/TikTok account
             handle = m.group(1)
-            if _TG_CONTEXT_RE.search(f, max(0, a - 40), a) or handle.endswith("bot") or tg_doc:
-                ex.telegram.append(item(handle, a, b, link=False))
+            if (
+                _TG_CONTEXT_RE.search(f, max(0, a - 40), a)
+                or handle.endswith("bot")
+                or tg_links  # a Telegram link or the word anywhere in the ad
+                or _TG_ANYWHERE_RE.search(f)
+            ):
+                ex.telegram.append(_item(nt, handle, a, b, {"link": False}))
                 taken.append((a, b))
 
     # URLs, after e-mail/WA/Telegram so those are not listed twice as generic links
@@ -357,21 +404,17 @@ def _extract_contacts(
         for a, b in sorted(found):
             val = f[a:b].rstrip(_URL_TRAIL)
             b = a + len(val)
-            if len(val) < 4 or not free(a, b):
+            if len(val) < 4 or _overlaps(a, b, taken):
                 continue
             host = _URL_PREFIX_RE.sub("", val).split("/", 1)[0].split("?", 1)[0]
             if "." not in host:
                 continue
-            ex.urls.append(
-                item(
-                    val,
-                    a,
-                    b,
-                    domain=host,
-                    shortener=host in SHORTENERS,
-                    official=_is_official(host),
-                )
-            )
+            attrs = {
+                "domain": host,
+                "shortener": host in SHORTENERS,
+                "official": _is_official(host),
+            }
+            ex.urls.append(_item(nt, val, a, b, attrs))
             taken.append((a, b))
             wordy.append((a, b))
 
@@ -380,7 +423,7 @@ def _extract_contacts(
         a, b = m.span()
         if a > 0 and (f[a - 1].isalnum() or f[a - 1] in "+/_"):
             continue
-        if not free(a, b):
+        if _overlaps(a, b, taken):
             continue
         before = f[max(0, a - 40) : a]
         if _BANK_CONTEXT_RE.search(before) and not _WA_CONTEXT_RE.search(before):
@@ -389,15 +432,14 @@ def _extract_contacts(
             if pa > 0 and f[pa - 1] == "(" and ")" in f[pa:pb]:
                 pa -= 1  # "(0812) 3456 7890": keep the bracket pair together
             wa = bool(_WA_CONTEXT_RE.search(f, max(0, pa - 30), pa))
-            ex.phones.append(
-                item(e164, pa, pb, region=region, whatsapp=wa, official=e164 in OFFICIAL_CONTACTS)
-            )
+            attrs = {"region": region, "whatsapp": wa, "official": e164 in OFFICIAL_CONTACTS}
+            ex.phones.append(_item(nt, e164, pa, pb, attrs))
             if wa:
-                ex.whatsapp.append(item(e164, pa, pb, region=region, link=False))
+                ex.whatsapp.append(_item(nt, e164, pa, pb, {"region": region, "link": False}))
             taken.append((pa, pb))
-    ex.phones.sort(key=lambda i: i.start)
-    ex.whatsapp.sort(key=lambda i: i.start)
-    ex.urls.sort(key=lambda i: i.start)
+    ex.phones.sort(key=_START)
+    ex.whatsapp.sort(key=_START)
+    ex.urls.sort(key=_START)
     return taken, wordy
 
 
@@ -442,6 +484,7 @@ _MONEY_RE = re.compile(
     rf"|\s?(?P<period2>sebulan|perbulan|perbln|monthly|daily|weekly)\b)?",
 )
 _DIGIT_RE = re.compile(r"\d")
+_MATCH_END = re.Match.end
 _PRE_RE = re.compile(rf"(?<![a-z])(?:{_CUR_PRE})\s?$")
 _PRE_LAST_CHARS = frozenset("p.r$dmywb¥€£฿₱₩")
 _CURRENCY = {
@@ -468,15 +511,18 @@ _UNIT_MULT = {
     "millions": 1e6, "ribu": 1e3, "rb": 1e3, "k": 1e3, "thousand": 1e3,
 }  # fmt: skip
 _SALARY_CUE = re.compile(
-    r"(gaji|gj|gji|gapok|salary|upah|penghasilan|pendapatan|income|pay|paid|earn|wage|take home|thp|"
-    r"dibayar|"
-    r"komisi|bonus|digaji|bayaran|honor|uang saku|pocket money)"
+    _by_first_char(
+        "gaji|gj|gji|gapok|salary|upah|penghasilan|pendapatan|income|pay|paid|earn|wage|take home|"
+        "thp|dibayar|komisi|bonus|digaji|bayaran|honor|uang saku|pocket money"
+    )
 )
 _FEE_CUE = re.compile(
-    r"(biaya|fee|bayar|membayar|transfer|uang pendaftaran|uang jaminan|jaminan|"
-    r"deposit|dp|down payment|ongkos|administrasi|admin|registrasi|pendaftaran|denda|ganti rugi|"
-    r"penalty|pinalti|cost|charge|modal|aktivasi|activation|top ?up|upgrade|member|"
-    r"membership|wajib beli|harus beli|beli tiket|wajib bayar|harus bayar|payable)"
+    _by_first_char(
+        "biaya|fee|bayar|membayar|transfer|uang pendaftaran|uang jaminan|jaminan|deposit|dp|"
+        "down payment|ongkos|administrasi|admin|registrasi|pendaftaran|denda|ganti rugi|penalty|"
+        "pinalti|cost|charge|modal|aktivasi|activation|top ?up|upgrade|member|membership|"
+        "wajib beli|harus beli|beli tiket|wajib bayar|harus bayar|payable"
+    )
 )
 
 
@@ -490,6 +536,8 @@ _GROUPS_DECIMALS_RE = re.compile(r"(\d{1,3}(?:[.,]\d{3})+)(?:,(\d{1,2}))?")
 
 
 def _parse_number(raw: str, unit: str | None) -> float | None:
+    if raw.isdecimal():  # most amounts: no separators to interpret
+        return float(raw) * _UNIT_MULT.get(unit, 1) if unit else float(raw)
     s = raw.replace(" ", "")
     if unit:  # "1,5 juta", "2.5jt": separators before a unit are decimal unless a 3-digit group
         if _GROUPS_RE.fullmatch(s) and unit not in ("juta", "jt", "m"):
@@ -521,30 +569,31 @@ def _fmt(n: float) -> str:
 
 
 def _money_kind(before: str) -> str:
-    sal = [m.end() for m in _SALARY_CUE.finditer(before)]
-    fee = [m.end() for m in _FEE_CUE.finditer(before)]
-    if not sal and not fee:
-        return "other"
-    if sal and (not fee or max(sal) > max(fee)):
+    """The kind named by the last pay or fee word before an amount (a tie, as in "dibayar", which
+    holds "bayar", is a fee)."""
+    sal = max(map(_MATCH_END, _SALARY_CUE.finditer(before)), default=0)
+    fee = max(map(_MATCH_END, _FEE_CUE.finditer(before)), default=0)
+    if sal > fee:
         return "salary"
-    return "fee"
+    return "fee" if fee else "other"
 
 
 _MONEY_SYMBOLS = "$¥€£฿₱₩"
 _GLUED_CURRENCIES = ("rp", "rm", "usd", "idr", "sgd")
-_MONEY_CUE_KEYS = frozenset({"cue:money", "cue:salary"})
+_MONEY_CUE_KEYS = ("cue:money", "cue:salary")
 _GROUPED_RE = re.compile(r"\d{1,3}(?:[., ]\d{3})+$")
+_UNIT_CURRENCY_LESS = frozenset({"juta", "jt", "jta", "ribu", "rb", "rbu", "jutaan"})
 
 
-def _money_windows(t: str, hits: list[PhraseHit]) -> list[tuple[int, int]]:
+def _money_windows(t: str, by_key: dict[str, list[PhraseHit]]) -> list[tuple[int, int]]:
     """Merged text windows around money cues (units, currency words, "rp", symbols)."""
-    anchors = [(h.start, h.end) for h in hits if h.key in _MONEY_CUE_KEYS]
+    anchors = [(h.start, h.end) for key in _MONEY_CUE_KEYS for h in by_key.get(key, ())]
     for lit in _GLUED_CURRENCIES:  # "rp15.000", "rm1,800": not separate tokens
         pos = t.find(lit)
         while pos >= 0:
             anchors.append((pos, pos + len(lit)))
             pos = t.find(lit, pos + len(lit))
-    for sym in _MONEY_SYMBOLS:
+    for sym in "$" if t.isascii() else _MONEY_SYMBOLS:  # the other symbols are not ASCII
         pos = t.find(sym)
         while pos >= 0:
             anchors.append((pos, pos + 1))
@@ -552,53 +601,61 @@ def _money_windows(t: str, hits: list[PhraseHit]) -> list[tuple[int, int]]:
     if not anchors:
         return []
     anchors.sort()
-    out: list[list[int]] = []
+    n = len(t)
+    out: list[tuple[int, int]] = []
+    lo = hi = -1
     for a, b in anchors:
-        lo, hi = max(0, a - 28), min(len(t), b + 30)
-        if out and lo <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], hi)
-        else:
-            out.append([lo, hi])
+        if hi < 0 or a - 28 > hi:
+            if hi >= 0:
+                out.append((lo, hi))
+            lo = a - 28 if a > 28 else 0
+        b += 30
+        if b > hi:
+            hi = b if b < n else n
+    out.append((lo, hi))
     # a window must not start inside a number, or "15.000.000" would be read as "000.000"
-    for w in out:
-        while w[0] > 0 and (t[w[0] - 1].isdigit() or t[w[0] - 1] in ".,") and w[0] > 0:
-            w[0] -= 1
-    return [(a, b) for a, b in out]
+    for k, (lo, hi) in enumerate(out):
+        while lo > 0 and (t[lo - 1].isdigit() or t[lo - 1] in ".,"):
+            lo -= 1
+        out[k] = (lo, hi)
+    return out
 
 
 def _extract_money(
-    nt: NormalisedText, ex: Extraction, taken: list[tuple[int, int]], hits: list[PhraseHit]
+    nt: NormalisedText,
+    ex: Extraction,
+    taken: list[tuple[int, int]],
+    by_key: dict[str, list[PhraseHit]],
 ) -> None:
     t = nt.text
-    fspans = [nt.fspan(a, b) for a, b in taken]
+    fspan = nt.fspan
+    fspans = [fspan(a, b) for a, b in taken]
     matches = []
     last_end = -1
-    for lo, hi in _money_windows(t, hits):
+    for lo, hi in _money_windows(t, by_key):
         # _MONEY_RE starts with a number and matches at every digit: jump from digit to digit
         # (what finditer would find, without trying the pattern at every other character)
         pos = lo
         while (d := _DIGIT_RE.search(t, pos, hi)) is not None:
             m = _MONEY_RE.match(t, d.start(), hi)
+            pos = m.end()
             if m.start() >= last_end:
                 matches.append(m)
-                last_end = m.end()
-            pos = m.end()
+                last_end = pos
     for m in matches:
+        n1raw, u1, n2raw, u2, post, period_raw, period2 = m.groups()
         a = m.start()
         prev = t[a - 1] if a else " "
-        u1, u2, post = m.group("u1", "u2", "post")
-        if (
-            not (u1 or u2 or post)
-            and not (
-                prev in _PRE_LAST_CHARS or (prev == " " and a > 1 and t[a - 2] in _PRE_LAST_CHARS)
-            )
-            and not _GROUPED_RE.match(m.group("n1"))
-        ):
-            continue  # a bare number: most numbers in an ad are not money
         if prev.isdigit():
             continue
+        # the last character of a currency written before the number ("rp ", "us$")
+        cur_before = prev in _PRE_LAST_CHARS or (
+            prev == " " and a > 1 and t[a - 2] in _PRE_LAST_CHARS
+        )
+        if not (u1 or u2 or post or cur_before) and not _GROUPED_RE.match(n1raw):
+            continue  # a bare number: most numbers in an ad are not money
         pre = None
-        if prev in _PRE_LAST_CHARS or (prev == " " and a > 1 and t[a - 2] in _PRE_LAST_CHARS):
+        if cur_before:
             pm = _PRE_RE.search(t, max(0, a - 6), a)
             if pm:
                 pre = pm.group(0).strip()
@@ -607,58 +664,51 @@ def _extract_money(
             continue  # "sip2mi", "mp3": digits inside a word
         if u1 is None and u2 is not None:
             u1 = u2
-        unit_currency_less = u1 in ("juta", "jt", "jta", "ribu", "rb", "rbu", "jutaan")
-        if not (pre or post or unit_currency_less):
+        period_raw = period_raw or period2
+        if not (pre or post or u1 in _UNIT_CURRENCY_LESS):
             # "gaji 15.000.000" / "15 000 000 per bulan": a grouped rupiah amount after a pay
             # or fee word, or before a period
-            n1raw = m.group("n1")
             if (
-                not _GROUPED_RE.match(n1raw)
+                u1 in ("k", "m")
+                or not _GROUPED_RE.match(n1raw)
                 or len(n1raw.replace(".", "").replace(",", "").replace(" ", "")) < 5
             ):
                 continue
             near = t[max(0, a - 30) : a]
-            if not (
-                m.group("period")
-                or m.group("period2")
-                or _SALARY_CUE.search(near)
-                or _FEE_CUE.search(near)
-            ):
+            if not (period_raw or _SALARY_CUE.search(near) or _FEE_CUE.search(near)):
                 continue
-        if u1 in ("k", "m") and not (pre or post):
-            continue
         b = m.end()
-        s, e = nt.span(a, b)
-        if any(x < e and s < y for x, y in fspans):
+        s, e = fspan(a, b)
+        if _overlaps(s, e, fspans):
             continue  # part of a phone number or link
         cur_raw = (pre or post or "").replace(" ", "")
         currency = _CURRENCY.get(cur_raw, _CURRENCY.get(pre or "", "IDR") if cur_raw else "IDR")
-        n1 = _parse_number(m.group("n1"), u1)
-        n2 = _parse_number(m.group("n2"), u2 or u1) if m.group("n2") else None
+        n1 = _parse_number(n1raw, u1)
         if n1 is None:
             continue
+        n2 = _parse_number(n2raw, u2 or u1) if n2raw else None
         if n2 is not None and n2 < n1:
             n2 = None
-        period_raw = m.group("period") or m.group("period2")
         period = _PERIOD_NAMES.get(period_raw or "", "unknown")
-        before = t[max(0, a - 45) : a]
-        sent_break = max(before.rfind("\n"), before.rfind(". "))
-        if sent_break >= 0:
-            before = before[sent_break:]
-        kind = "salary" if period != "unknown" else _money_kind(before)
-        if kind == "other" and _SALARY_CUE.search(t, b, min(len(t), b + 12)):
+        if period != "unknown":
             kind = "salary"
-        elif kind == "other" and _FEE_AFTER_RE.match(t, b):
-            kind = "fee"
+        else:
+            before = t[max(0, a - 45) : a]
+            sent_break = max(before.rfind("\n"), before.rfind(". "))
+            kind = _money_kind(before[sent_break:] if sent_break >= 0 else before)
+            if kind == "other":
+                if _SALARY_CUE.search(t, b, b + 12):
+                    kind = "salary"
+                elif _FEE_AFTER_RE.match(t, b):
+                    kind = "fee"
         rate = IDR_PER_UNIT.get(currency)
-        top = n2 if n2 is not None else n1
-        idr = top * rate if rate else None
+        idr = (n2 if n2 is not None else n1) * rate if rate else None
         idr_month = (
             round(idr * PERIODS_PER_MONTH.get(period, 1))
             if idr is not None and kind == "salary"
             else None
         )
-        value = _fmt(n1) + (f"-{_fmt(n2)}" if n2 is not None else "") + f" {currency}"
+        value = f"{_fmt(n1)}-{_fmt(n2)} {currency}" if n2 is not None else f"{_fmt(n1)} {currency}"
         ex.money.append(
             Item(
                 value,
@@ -834,6 +884,7 @@ _NEGATORS = frozenset(
     ]
 )
 _BREAK_CHARS = frozenset(".,;:!?\n()")
+_BREAK_RE = re.compile(r"[.,;:!?\n()]")
 
 
 def negated(t: str, tokens: Tokens, i: int, window: int = 3) -> bool:
@@ -841,14 +892,21 @@ def negated(t: str, tokens: Tokens, i: int, window: int = 3) -> bool:
 
     A negated list also counts: "Yang TIDAK ada di tempat kami: biaya jaminan, uang pelicin".
     """
-    words = tokens.words
-    for k in range(i - 1, max(-1, i - 1 - window), -1):
-        if not _BREAK_CHARS.isdisjoint(t[tokens.ends[k] : tokens.starts[k + 1]]):
+    if i <= 0 or window <= 0:
+        return False
+    words, starts, ends = tokens.words, tokens.starts, tokens.ends
+    lo = i - window if i > window else 0
+    if _NEGATORS.isdisjoint(words[lo:i]):
+        # no negator in reach: only a clause break before token ``i`` can lead to a negated list
+        # (tokens are letters and digits: a break between them is in the text between them)
+        if _BREAK_RE.search(t, ends[lo], starts[i]) is None:
+            return False
+        return _list_negated(t, tokens, i)
+    for k in range(i - 1, lo - 1, -1):
+        if not _BREAK_CHARS.isdisjoint(t[ends[k] : starts[k + 1]]):
             break
         if words[k] in _NEGATORS:
             return True
-    else:
-        return False
     return _list_negated(t, tokens, i)
 
 
@@ -866,16 +924,38 @@ def _list_negated(t: str, tokens: Tokens, i: int) -> bool:
 _AFTER_NEGATORS = (("not", "required"), ("not", "needed"), ("tidak", "perlu"), ("tidak", "ada"),
                    ("tidak", "diperlukan"), ("tidak", "wajib"), ("is", "not"), ("not",), ("nggak",),
                    ("tidak",))  # fmt: skip
+_AFTER_NEGATOR_STARTS = frozenset(neg[0] for neg in _AFTER_NEGATORS)
 
 
 def _negated_after(tokens: Tokens, j: int) -> bool:
     """A post-posed negation: "visa kerja tidak perlu", "working visa NOT required"."""
     words = tokens.words
+    if j >= len(words) or words[j] not in _AFTER_NEGATOR_STARTS:
+        return False
     nxt = tuple(words[j : j + 2])
     return any(nxt[: len(neg)] == neg for neg in _AFTER_NEGATORS)
 
 
 _SENT_END_RE = re.compile(r"[.!?\n]+")
+#: kind of each lexicon key met so far ("city:Bavet" -> "city"; "" for "warning_cue")
+_KIND_OF_KEY: dict[str, str] = {}
+
+
+def _group_hits(hits: list[PhraseHit]) -> tuple[dict[str, list[PhraseHit]], dict[str, list]]:
+    """Hits by key and by kind (the key's part before ":"), each list in text order."""
+    by_key: dict[str, list[PhraseHit]] = {}
+    by_kind: dict[str, list[PhraseHit]] = {}
+    kind_of = _KIND_OF_KEY
+    for h in hits:
+        key = h.key
+        by_key.setdefault(key, []).append(h)
+        kind = kind_of.get(key)
+        if kind is None:
+            head, sep, _ = key.partition(":")
+            kind = kind_of[key] = head if sep else ""
+        if kind:
+            by_kind.setdefault(kind, []).append(h)
+    return by_key, by_kind
 
 
 @dataclass
@@ -896,26 +976,19 @@ class Analysis:
     @cached_property
     def by_key(self) -> dict[str, list[PhraseHit]]:
         """Hits grouped by key, each list in text order."""
-        keyed: dict[str, list[PhraseHit]] = {}
-        for h in self.hits:
-            keyed.setdefault(h.key, []).append(h)
+        keyed, self._kinds = _group_hits(self.hits)  # one pass for both groupings
         return keyed
 
     def kind(self, prefix: str) -> list[PhraseHit]:
         """Hits whose key is ``prefix:...`` ("country", "visa", "job", "fee", "cue")."""
         if self._kinds is None:
-            kinds: dict[str, list[PhraseHit]] = {}
-            for h in self.hits:
-                head, sep, _ = h.key.partition(":")
-                if sep:
-                    kinds.setdefault(head, []).append(h)
-            self._kinds = kinds
+            self._kinds = _group_hits(self.hits)[1]
         return self._kinds.get(prefix, [])
 
     @property
     def sentence_ends(self) -> list[int]:
         if self._ends is None:
-            self._ends = [m.end() for m in _SENT_END_RE.finditer(self.nt.text)]
+            self._ends = list(map(_MATCH_END, _SENT_END_RE.finditer(self.nt.text)))
         return self._ends
 
     def sentence_of(self, pos: int) -> int:
@@ -933,81 +1006,88 @@ class Analysis:
         return bool(self._warned) and self.sentence_of(pos) in self._warned
 
 
+_HIT_I = itemgetter(1)
+_HIT_J = itemgetter(2)
+
+
+def _longest_first(hits: list[PhraseHit]) -> list[PhraseHit]:
+    """``hits`` by first token, the longer of two hits there first (otherwise in their order).
+
+    Two stable sorts on C-level keys (end token, descending; then first token).
+    """
+    return sorted(sorted(hits, key=_HIT_J, reverse=True), key=_HIT_I)
+
+
+_KH_KEYS = ("country:Cambodia", "city:Sihanoukville", "city:Bavet", "city:Phnom Penh")
+
+
 def _extract_lexicon(an: Analysis) -> None:
     nt, tokens, ex = an.nt, an.tokens, an.extraction
     t = nt.text
     words = tokens.words
-    has_kh = any(
-        h.key in ("country:Cambodia", "city:Sihanoukville", "city:Bavet", "city:Phnom Penh")
-        for h in an.hits
-    )
-
-    def item(value: str, a: int, b: int, **attrs: Any) -> Item:
-        s, e = nt.span(a, b)
-        return Item(value, s, e, nt.original[s:e], attrs)
 
     # places: longest match wins where hits overlap
-    place_hits = sorted(
-        an.kind("country") + an.kind("city") + an.kind("transit"),
-        key=lambda h: (h.i, -(h.j - h.i)),
-    )
+    place_hits = _longest_first(an.kind("country") + an.kind("city") + an.kind("transit"))
     covered_until = -1
-    for h in place_hits:
-        if h.i < covered_until:
+    for key, i, j, start, end in place_hits:
+        if i < covered_until:
             continue
-        kind, name, attrs = _PLACE_KEYS[h.key]
-        covered_until = h.j
-        if (
-            h.i
-            and words[h.i - 1] in _LANGUAGE_WORDS
-            or (h.i > 1 and words[h.i - 2] in _LANGUAGE_WORDS and words[h.i - 1] == "dan")
+        covered_until = j
+        if i and (
+            words[i - 1] in _LANGUAGE_WORDS
+            or (i > 1 and words[i - 2] in _LANGUAGE_WORDS and words[i - 1] == "dan")
         ):
             continue  # "bahasa Arab", "bhs Inggris": a language, not a place
+        kind, name, attrs = _PLACE_KEYS[key]
         if kind == "transit":
-            ex.transits.append(item(name, h.start, h.end, **attrs))
+            ex.transits.append(_item(nt, name, start, end, attrs.copy()))
             continue
-        warn = an.in_warning(h.start) or negated(t, tokens, h.i, 2)
+        warn = an.in_warning(start) or negated(t, tokens, i, 2)
         target = ex.warned_places if warn else ex.destinations
-        target.append(item(attrs["country"], h.start, h.end, kind=kind, name=name, **attrs))
+        target.append(
+            _item(nt, attrs["country"], start, end, {"kind": kind, "name": name, **attrs})
+        )
     # "pp" as Phnom Penh
-    pp_at = [i for i, w in enumerate(words) if w == "pp"] if "pp" in words else []
-    for i in pp_at:
-        near = set(words[max(0, i - 3) : i + 3])
-        if near & _PP_TICKET_WORDS:
-            continue
-        if has_kh or (i > 0 and words[i - 1] in _PP_PLACE_WORDS):
-            a, b = tokens.starts[i], tokens.ends[i]
-            target = ex.warned_places if an.in_warning(a) else ex.destinations
-            target.append(item("KH", a, b, kind="city", name="Phnom Penh", country="KH", hub=True))
-    ex.destinations.sort(key=lambda x: x.start)
+    if "pp" in words:
+        has_kh = any(k in an.by_key for k in _KH_KEYS)
+        for i in [i for i, w in enumerate(words) if w == "pp"]:
+            if not _PP_TICKET_WORDS.isdisjoint(words[max(0, i - 3) : i + 3]):
+                continue
+            if has_kh or (i > 0 and words[i - 1] in _PP_PLACE_WORDS):
+                a, b = tokens.starts[i], tokens.ends[i]
+                target = ex.warned_places if an.in_warning(a) else ex.destinations
+                attrs = {"kind": "city", "name": "Phnom Penh", "country": "KH", "hub": True}
+                target.append(_item(nt, "KH", a, b, attrs))
+    ex.destinations.sort(key=_START)
 
     # visas (longest first; negation kept as an attribute: "tidak perlu visa kerja" matters)
     covered_until = -1
-    for h in sorted(an.kind("visa"), key=lambda h: (h.i, -(h.j - h.i))):
-        if h.i < covered_until:
+    for key, i, j, start, end in _longest_first(an.kind("visa")):
+        if i < covered_until:
             continue
-        covered_until = h.j
-        vtype = h.key.split(":", 1)[1]
-        neg = negated(t, tokens, h.i, 4) or _negated_after(tokens, h.j)
-        start, end = h.start, h.end
-        if vtype == "visa_free" and h.j < len(words) and words[h.j] in ("kerja", "work"):
+        covered_until = j
+        vtype = key[5:]  # after "visa:"
+        neg = negated(t, tokens, i, 4) or _negated_after(tokens, j)
+        attrs = {"negated": neg, "warning": an.in_warning(start)}
+        if vtype == "visa_free" and j < len(words) and words[j] in ("kerja", "work"):
             # "tanpa visa kerja" / "tidak perlu visa kerja" is a negated work visa
-            vtype, neg = "work", True
-            start, end = tokens.starts[h.j - 1], tokens.ends[h.j]
-            covered_until = h.j + 1
-        ex.visas.append(item(vtype, start, end, negated=neg, warning=an.in_warning(h.start)))
+            attrs["negated"] = True
+            ex.visas.append(_item(nt, "work", tokens.starts[j - 1], tokens.ends[j], attrs))
+            covered_until = j + 1
+        else:
+            ex.visas.append(_item(nt, vtype, start, end, attrs))
 
     # job types (one item per category per span; longest match first)
     covered_until = -1
-    for h in sorted(an.kind("job"), key=lambda h: (h.i, -(h.j - h.i))):
-        if h.i < covered_until:
+    for key, i, j, start, end in _longest_first(an.kind("job")):
+        if i < covered_until:
             continue
-        covered_until = h.j
-        if h.i > 0 and words[h.i - 1] in _NOT_ROLE and h.key == "job:scam_role":
+        covered_until = j
+        if i > 0 and words[i - 1] in _NOT_ROLE and key == "job:scam_role":
             continue  # "biaya admin", "hubungi call center": a fee or a contact, not a job
-        if negated(t, tokens, h.i, 3):
+        if negated(t, tokens, i, 3):
             continue  # "bukan untuk pekerja rumah tangga"
-        ex.job_types.append(item(h.key.split(":", 1)[1], h.start, h.end))
+        ex.job_types.append(_item(nt, key[4:], start, end, {}))  # after "job:"
 
 
 # --------------------------------------------------------------------------------------------
@@ -1179,17 +1259,15 @@ _PAYER_VERBS = frozenset(
 )
 
 
+_FREE_WORDS = frozenset(["gratis", "free", "nol", "0"])
+
+
 def _extract_small(an: Analysis) -> None:
     nt, ex = an.nt, an.extraction
     t = nt.text
-
-    def item(value: str, a: int, b: int, *, folded: bool = False, **attrs: Any) -> Item:
-        s, e = nt.fspan(a, b) if folded else nt.span(a, b)
-        return Item(value, s, e, nt.original[s:e], attrs)
-
-    cues: dict[str, list[PhraseHit]] = {}
-    for h in an.kind("cue"):
-        cues.setdefault(h.key, []).append(h)
+    orig = nt.original
+    fspan = nt.fspan
+    cues = an.by_key
 
     # ages
     seen: list[tuple[int, int]] = []
@@ -1203,12 +1281,12 @@ def _extract_small(an: Analysis) -> None:
             hi = int(m.group("b"))
             if not 10 <= v < hi <= 80:
                 continue
-            ex.ages.append(item(f"{v}-{hi}", a, b, min=v, max=hi))
+            ex.ages.append(_item(nt, f"{v}-{hi}", a, b, {"min": v, "max": hi}))
         elif m.group("hi"):
             if 15 <= v <= 80:
-                ex.ages.append(item(f"-{v}", a, b, min=None, max=v))
+                ex.ages.append(_item(nt, f"-{v}", a, b, {"min": None, "max": v}))
         elif 10 <= v <= 70:  # "usia min 21", "aged 25+", "usia 16 tahun ke atas", "usia 17"
-            ex.ages.append(item(f"{v}-", a, b, min=v, max=None))
+            ex.ages.append(_item(nt, f"{v}-", a, b, {"min": v, "max": None}))
         seen.append((a, b))
     for h in cues.get("cue:age_unit", ()):
         m = _AGE_BEFORE_UNIT_RE.search(t, max(0, h.start - 16), h.start)
@@ -1216,13 +1294,12 @@ def _extract_small(an: Analysis) -> None:
             continue
         lo, hi = int(m.group(1)), int(m.group(2))
         if 10 <= lo < hi <= 80:
-            ex.ages.append(item(f"{lo}-{hi}", m.start(), h.end, min=lo, max=hi))
-    ex.ages.sort(key=lambda i: i.start)
+            ex.ages.append(_item(nt, f"{lo}-{hi}", m.start(), h.end, {"min": lo, "max": hi}))
+    ex.ages.sort(key=_START)
 
     # companies: on the cased original (case is the signal)
-    orig = nt.original
     for h in cues.get("cue:company_prefix", ()):
-        s0, _ = nt.span(h.start, h.end)
+        s0, _ = fspan(h.start, h.end)
         m = _COMPANY_PREFIX_AT_RE.match(orig, s0)
         if m is None:
             continue
@@ -1236,7 +1313,7 @@ def _extract_small(an: Analysis) -> None:
         e = m.start(1) + len(name)
         ex.companies.append(Item(f"{prefix} {name}", s0, e, orig[s0:e], {"prefix": prefix}))
     for h in cues.get("cue:company_suffix", ()):
-        s0, _ = nt.span(h.start, h.end)
+        s0, _ = fspan(h.start, h.end)
         sm = _SUFFIX_AT_RE.match(orig, s0)
         if sm is None:
             continue
@@ -1253,7 +1330,7 @@ def _extract_small(an: Analysis) -> None:
         if any(c.start <= a < c.end for c in ex.companies):
             continue
         ex.companies.append(Item(orig[a:e], a, e, orig[a:e], {"suffix": sm.group(0)}))
-    ex.companies.sort(key=lambda i: i.start)
+    ex.companies.sort(key=_START)
 
     # permits (SIP2MI, SIP3MI, NIB, job order) as text: no format is authoritative (§13)
     for h in cues.get("cue:permit", ()):
@@ -1264,8 +1341,8 @@ def _extract_small(an: Analysis) -> None:
         if not any(c.isdigit() for c in num):
             continue
         kind = _SPACE_DOT_RE.sub("", m.group(1)).upper()
-        s0, e0 = nt.span(m.start(), m.start(2) + len(num))
-        ns, ne = nt.span(m.start(2), m.start(2) + len(num))
+        s0, e0 = fspan(m.start(), m.start(2) + len(num))
+        ns, ne = fspan(m.start(2), m.start(2) + len(num))
         ex.permits.append(
             Item(f"{kind}:{orig[ns:ne].upper()}", s0, e0, orig[s0:e0], {"type": kind})
         )
@@ -1285,54 +1362,44 @@ def _extract_small(an: Analysis) -> None:
         hm = _HOLDER_RE.match(t, b)
         holder = hm.group(1).strip() if hm else None
         personal = bool(holder) and not _COMPANY_WORDS_RE.search(holder or "")
-        s0, e0 = nt.span(a0, b)
         bank = t[h.start : h.end].upper()
-        ex.bank_accounts.append(
-            Item(
-                f"{bank}:{number}",
-                s0,
-                e0,
-                orig[s0:e0],
-                {"bank": bank, "holder": holder, "personal": personal},
-            )
-        )
+        attrs = {"bank": bank, "holder": holder, "personal": personal}
+        ex.bank_accounts.append(_item(nt, f"{bank}:{number}", a0, b, attrs))
     words = an.tokens.words
     for h in cues.get("cue:ewallet", ()):
         name = words[h.i]
         if name == "dana" and not _PHONE_START_RE.match(t, h.end):
             continue  # "dana" is also plain "funds" ("dana talangan")
-        ex.ewallets.append(item(name.upper(), h.start, h.end))
+        ex.ewallets.append(_item(nt, name.upper(), h.start, h.end, {}))
 
     # fees: purpose phrases + nearby amount + who pays, negation-aware
-    fee_hits = an.kind("fee")
     tokens = an.tokens
-    for h in fee_hits:
-        purpose = h.key.split(":", 1)[1]
+    n_words = len(words)
+    for h in an.kind("fee"):
+        purpose = h.key[4:]  # after "fee:"
+        j = h.j
         # "dp"/"jaminan" alone are fees only next to an amount
-        if (
-            purpose == "deposit"
-            and tokens.words[h.i] in ("dp", "jaminan")
-            and h.j - h.i == 1
-            and not any(0 <= mo.start - nt.span(h.end, h.end)[0] <= 25 for mo in ex.money)
-        ):
-            continue
+        if purpose == "deposit" and words[h.i] in ("dp", "jaminan") and j - h.i == 1:
+            at = fspan(h.end, h.end)[0]
+            if not any(0 <= mo.start - at <= 25 for mo in ex.money):
+                continue
         neg = negated(t, tokens, h.i, 4)
-        after = tokens.words[h.j : h.j + 4]
-        payer = "worker"
-        if any(w in ("gratis", "free", "nol", "0") for w in after) or neg:
-            payer = "none"
-        for k in range(h.j, min(len(tokens.words), h.j + 6)):
-            w = tokens.words[k]
-            if w in _EMPLOYER_PAYS and any(v in _PAYER_VERBS for v in tokens.words[h.j : k]):
+        payer = "none" if neg or not _FREE_WORDS.isdisjoint(words[j : j + 4]) else "worker"
+        # "ditanggung perusahaan" / "dibayar oleh pelamar": a payer after a verb
+        verb_seen = False
+        for k in range(j, min(n_words, j + 6)):
+            w = words[k]
+            if verb_seen and w in _EMPLOYER_PAYS:
                 payer = "employer"
                 break
-            if w in _WORKER_PAYS and any(v in _PAYER_VERBS for v in tokens.words[h.j : k]):
+            if verb_seen and w in _WORKER_PAYS:
                 payer = "worker"
                 break
-        s, e = nt.span(h.start, h.end)
+            verb_seen = verb_seen or w in _PAYER_VERBS
+        s, e = fspan(h.start, h.end)
         amount = None
         for mo in ex.money:
-            if 0 <= mo.start - e <= 30 and "\n" not in nt.original[e : mo.start]:
+            if 0 <= mo.start - e <= 30 and "\n" not in orig[e : mo.start]:
                 amount = mo
                 break
         attrs: dict[str, Any] = {
@@ -1350,7 +1417,7 @@ def _extract_small(an: Analysis) -> None:
             e2 = amount.end
         else:
             e2 = e
-        ex.fees.append(Item(purpose, s, e2, nt.original[s:e2], attrs))
+        ex.fees.append(Item(purpose, s, e2, orig[s:e2], attrs))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1389,7 +1456,7 @@ def analyse(text: str) -> Analysis:
     an = Analysis(nt, tokens, hits, ex)
     for h in an.by_key.get("warning_cue", ()):
         an.mark_warning(h.start)
-    _extract_money(nt, ex, taken, hits)
+    _extract_money(nt, ex, taken, an.by_key)
     _extract_lexicon(an)
     _extract_small(an)
     return an
