@@ -18,8 +18,12 @@ of the signal, three scores (``tppo``, ``nonprocedural``, ``fee_fraud``), a prio
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
+from itertools import compress
+from operator import attrgetter, itemgetter, not_
 from typing import Any, NamedTuple
 
 from pipeline.extract import (
@@ -58,12 +62,17 @@ MAX_EVIDENCE = 5
 
 
 class Evidence(NamedTuple):
-    """A span into the ORIGINAL text and the words it covers (immutable; a tuple, as rules make
+    """A span into the ORIGINAL text and the words it covers (immutable; a tuple, as there are
     many per ad)."""
 
     start: int
     end: int
     text: str
+
+
+#: An evidence span ``(start, end)`` in the original text. Rules return spans; only the few
+#: kept per flag become :class:`Evidence` (see :func:`_evidence`).
+Span = tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -132,7 +141,7 @@ class Rule:
     severity: str
     feeds: tuple[str, ...]
     description: str
-    func: Callable[[Ctx], list[Evidence]] = field(compare=False)
+    func: Callable[[Ctx], list[Span]] = field(compare=False)
 
     @property
     def mitigating(self) -> bool:
@@ -496,110 +505,160 @@ _NEGATABLE = frozenset(
         "passport_arranged", "pocket_money", "salary_deferred",
     }
 )  # fmt: skip
+#: where Analysis.sentence_ends (pipeline.extract) ends sentences
+_SENTENCE_END_RE = re.compile(r"[.!?\n]+")
 _HOURS_CTX_RE = re.compile(r"\b(kerja|work|shift|sehari|per hari|hari|a day|per day|daily)\b")
 
 
+def _reads_as_warning(an: Analysis, private: bool, official_ref: bool) -> bool:
+    """The whole text reads as a warning: positive flags are suppressed everywhere.
+
+    A scam post nearly always gives a number, a handle or a link (``private``); warnings, news
+    and testimonies that quote scam phrases usually give none, or an official one.
+    """
+    n_warn_sent = an.n_warning_sentences
+    n_warn_cues = len(an.by_key.get("warning_cue", ()))
+    if not n_warn_sent and n_warn_cues < 2:
+        return False  # every test below needs a warning sentence or two warning words
+    raw = an.by_key
+    solicit = bool(raw.get("solicit")) or bool(raw.get("private_channel"))
+    return (
+        (n_warn_sent >= 1 and not private and not solicit)
+        or (n_warn_cues >= 2 and not private)
+        or (n_warn_cues >= 3 and n_warn_sent >= 2)
+        or (n_warn_sent >= 2 and official_ref and not solicit)
+    )
+
+
+_VISIT_VISAS = ("tourist", "visit", "ziarah", "umrah", "visa_free", "voa")
+
+
 class Ctx:
-    """Per-ad view the rules read: hits by key (warnings and negation already applied)."""
+    """Per-ad view the rules read: hits by key (warnings and negation already applied) and
+    views of the extracted fields, computed once and shared by the rules."""
 
     def __init__(self, an: Analysis) -> None:
         self.an = an
-        self.ex = an.extraction
+        ex = self.ex = an.extraction
         self.nt = an.nt
         raw = self.raw = an.by_key
-        ex = self.ex
-        n_warn_sent = an.n_warning_sentences
-        n_warn_cues = len(raw.get("warning_cue", ()))
-        solicit = bool(raw.get("solicit")) or bool(raw.get("private_channel"))
-        official_ref = any(u.attrs.get("official") for u in ex.urls) or any(
-            p.attrs.get("official") for p in ex.phones
+        #: maps a span of the normalised text to its span in the original
+        self.span = an.nt.span
+        self.warned = an.n_warning_sentences > 0
+        # (most fields are empty in most ads: the tests for emptiness skip the comprehensions)
+        #: phone numbers (not official ones), WhatsApp links and Telegram handles
+        self.contacts: list[Item] = (
+            [p for p in ex.phones if not p.attrs.get("official")] if ex.phones else []
         )
-        private = any(not p.attrs.get("official") for p in ex.phones) or bool(
-            ex.telegram or [w for w in ex.whatsapp if w.attrs.get("link")]
+        if ex.whatsapp:
+            self.contacts += [w for w in ex.whatsapp if w.attrs.get("link")]
+        self.contacts += ex.telegram
+        self.official_urls = [u for u in ex.urls if u.attrs.get("official")] if ex.urls else []
+        official_ref = bool(self.official_urls) or any(p.attrs.get("official") for p in ex.phones)
+        warning = self.doc_warning = _reads_as_warning(an, bool(self.contacts), official_ref)
+        # the field views below are empty when the whole text is a warning
+        self.dests: list[Item] = [] if warning else ex.destinations
+        self._jobs: dict[str, list[Item]] = {}
+        if not warning:
+            for j in ex.job_types:
+                self._jobs.setdefault(j.value, []).append(j)
+        #: fees the worker pays (not negated, not in a warning sentence)
+        self.fees: list[Item] = (
+            [
+                f
+                for f in ex.fees
+                if f.attrs["payer"] == "worker"
+                and not f.attrs["negated"]
+                and not f.attrs["warning"]
+            ]
+            if ex.fees and not warning
+            else []
         )
-        #: the whole text reads as a warning: positive flags are suppressed everywhere
-        # (a scam post nearly always gives a number, a handle or a link; warnings, news and
-        # testimonies that quote scam phrases usually give none, or an official one)
-        self.doc_warning = (
-            (n_warn_sent >= 1 and not private and not solicit)
-            or (n_warn_cues >= 2 and not private)
-            or (n_warn_cues >= 3 and n_warn_sent >= 2)
-            or (n_warn_sent >= 2 and official_ref and not solicit)
+        #: tourist, visit, pilgrimage or visa-free entry
+        self.visit_visas = self.visas(*_VISIT_VISAS) if ex.visas else []
+        #: is this about work abroad at all? (UU 18/2017 and most of §6 are about migration)
+        self.overseas = bool(
+            self.dests
+            or ex.transits
+            or ex.visas
+            or raw.get("abroad_cue")
+            or raw.get("migrant_cue")
+            or any(p.attrs.get("region") not in ("ID", "") for p in ex.phones)
+            or any(
+                m.attrs.get("currency") != "IDR" and m.attrs.get("kind") == "salary"
+                for m in ex.money
+            )
         )
-        self._ev: dict[tuple[int, int], Evidence] = {}
         # hits outside warnings and (for negatable keys) not negated, computed per key when a
         # rule first asks
         self._ok: dict[str, list] = {}
 
     def hits(self, key: str) -> list:
-        """Hits of ``key`` outside warnings and (for negatable keys) not negated."""
+        """Hits of ``key`` outside warnings and (for negatable keys) not negated (read only:
+        this may be the analysis's own list)."""
         got = self._ok.get(key)
         if got is None:
-            got = []
-            if not self.doc_warning:
+            got = [] if self.doc_warning else self.raw.get(key, [])
+            if got:
                 an = self.an
-                text, tokens = an.nt.text, an.tokens
-                check_negation = key in _NEGATABLE
-                for h in self.raw.get(key, ()):
-                    if an.in_warning(h.start):
-                        continue
-                    if check_negation and negated(text, tokens, h.i, 4):
-                        continue
-                    got.append(h)
+                if self.warned:
+                    got = [h for h in got if not an.in_warning(h.start)]
+                if key in _NEGATABLE:
+                    text, tokens = an.nt.text, an.tokens
+                    got = [h for h in got if not negated(text, tokens, h.i, 4)]
             self._ok[key] = got
         return got
 
-    def any(self, *keys: str) -> bool:
-        return any(self.hits(k) for k in keys)
-
-    def ev_hits(self, *keys: str) -> list[Evidence]:
-        return [self.ev_text(h.start, h.end) for k in keys for h in self.hits(k)]
-
-    def ev_text(self, a: int, b: int) -> Evidence:
-        # several rules quote the same words: map each span once
-        got = self._ev.get((a, b))
-        if got is None:
-            s, e = self.nt.span(a, b)
-            got = self._ev[(a, b)] = Evidence(s, e, self.nt.original[s:e])
-        return got
+    def ev_hits(self, *keys: str) -> list[Span]:
+        span = self.span
+        return [span(h.start, h.end) for k in keys for h in self.hits(k)]
 
     def text_pos(self, item: Item) -> int:
         """Position in the normalised text of an item found in the original (for sentences)."""
         fm = self.nt.fold_map
         if fm is None:
             return item.start
-        # the first normalised position whose source starts at or after the item
-        for k, src in enumerate(fm.src_start):
-            if src >= item.start or fm.src_end[k] > item.start:
-                off = max(0, item.start - src) if fm.linear[k] else 0
-                return fm.tpos[k] + off
-        return len(self.nt.text)
+        # the first segment of the map that ends after the item starts (segments are non-empty
+        # and in order, so their ends increase)
+        k = bisect_right(fm.src_end, item.start)
+        if k == len(fm.src_end):
+            return len(self.nt.text)
+        off = max(0, item.start - fm.src_start[k]) if fm.linear[k] else 0
+        return fm.tpos[k] + off
 
-    def ev_items(self, items: list[Item]) -> list[Evidence]:
-        return [Evidence(i.start, i.end, i.text) for i in items]
+    def together(self, a: int, b: int) -> bool:
+        """Are positions ``a`` and ``b`` of the normalised text in the same sentence?
 
-    def same_sentence(self, key_a: str, key_b: str) -> list[Evidence]:
-        """Evidence where a hit of ``key_a`` and one of ``key_b`` share a sentence."""
-        an = self.an
-        b_sents = {an.sentence_of(h.start): h for h in self.hits(key_b)}
+        As ``an.sentence_of(a) == an.sentence_of(b)``: no sentence ends after the first and at
+        or before the second. Looking between the two is much cheaper than splitting the text.
+        """
+        if a > b:
+            a, b = b, a
+        end = _SENTENCE_END_RE.search(self.nt.text, a, b + 1)
+        return end is None or end.end() > b
+
+    def same_sentence(self, key_a: str, key_b: str) -> list[Span]:
+        """Evidence where a hit of ``key_a`` and one of ``key_b`` share a sentence (the last
+        such hit of ``key_b``)."""
+        span = self.span
+        b_hits = self.hits(key_b)
         out = []
         for h in self.hits(key_a):
-            k = an.sentence_of(h.start)
-            if k in b_sents:
-                out += [
-                    self.ev_text(h.start, h.end),
-                    self.ev_text(b_sents[k].start, b_sents[k].end),
-                ]
+            partner = None
+            for g in b_hits:
+                if self.together(h.start, g.start):
+                    partner = g
+            if partner is not None:
+                out += [span(h.start, h.end), span(partner.start, partner.end)]
         return out
 
-    # field views that respect warnings
-    def dests(self) -> list[Item]:
-        return [] if self.doc_warning else self.ex.destinations
-
     def jobs(self, *cats: str) -> list[Item]:
+        """Job items of these categories, in text order."""
+        if len(cats) == 1:
+            return self._jobs.get(cats[0], [])
         if self.doc_warning:
             return []
-        return [j for j in self.ex.job_types if not cats or j.value in cats]
+        return [j for j in self.ex.job_types if j.value in cats]
 
     def visas(self, *types: str, negated_: bool = False) -> list[Item]:
         if self.doc_warning:
@@ -612,36 +671,6 @@ class Ctx:
             and not v.attrs.get("warning")
         ]
 
-    def fees(self) -> list[Item]:
-        if self.doc_warning:
-            return []
-        return [
-            f
-            for f in self.ex.fees
-            if f.attrs["payer"] == "worker" and not f.attrs["negated"] and not f.attrs["warning"]
-        ]
-
-    @property
-    def overseas(self) -> bool:
-        """Is this about work abroad at all? (UU 18/2017 and most of §6 are about migration.)"""
-        got = getattr(self, "_overseas", None)
-        if got is None:
-            ex = self.ex
-            got = bool(
-                self.dests()
-                or ex.transits
-                or ex.visas
-                or self.raw.get("abroad_cue")
-                or self.raw.get("migrant_cue")
-                or any(p.attrs.get("region") not in ("ID", "") for p in ex.phones)
-                or any(
-                    m.attrs.get("currency") != "IDR" and m.attrs.get("kind") == "salary"
-                    for m in ex.money
-                )
-            )
-            self._overseas = got
-        return got
-
     def travel_logistics(self) -> bool:
         return bool(
             self.ex.destinations
@@ -652,131 +681,139 @@ class Ctx:
         )
 
 
+def _spans(items: list[Item]) -> list[Span]:
+    return [(i.start, i.end) for i in items]
+
+
 # --------------------------------------------------------------------------------------------
 # Rules
 # --------------------------------------------------------------------------------------------
 
 
-def _a1(c: Ctx) -> list[Evidence]:
+def _a1(c: Ctx) -> list[Span]:
     has_scam_role = bool(c.jobs("scam_role"))
-    return c.ev_items(
-        [
-            d
-            for d in c.dests()
-            if d.attrs["country"] in SCAM_HUB_COUNTRIES
-            or d.attrs.get("hub")
-            or (d.attrs["country"] == "PH" and has_scam_role)
-        ]
-    )
+    return [
+        (d.start, d.end)
+        for d in c.dests
+        if d.attrs["country"] in SCAM_HUB_COUNTRIES
+        or d.attrs.get("hub")
+        or (d.attrs["country"] == "PH" and has_scam_role)
+    ]
 
 
-def _a2(c: Ctx) -> list[Evidence]:
-    return c.ev_items([d for d in c.dests() if d.attrs["country"] in NON_PLACEMENT])
+def _a2(c: Ctx) -> list[Span]:
+    return [(d.start, d.end) for d in c.dests if d.attrs["country"] in NON_PLACEMENT]
 
 
-def _a3(c: Ctx) -> list[Evidence]:
+def _a3(c: Ctx) -> list[Span]:
     pick = c.hits("pickup")
     if not pick:
         return []
-    dests = c.dests()
+    dests = c.dests
     countries = {d.attrs["country"] for d in dests}
     bait = [d for d in dests if d.attrs["country"] in BAIT_COUNTRIES or d.attrs.get("border")]
     if bait or len(countries) >= 2:
-        return c.ev_hits("pickup") + c.ev_items(bait or dests)
+        return c.ev_hits("pickup") + _spans(bait or dests)
     return []
 
 
-def _a4(c: Ctx) -> list[Evidence]:
-    dests = c.dests()
+def _a4(c: Ctx) -> list[Span]:
+    dests = c.dests
     me = [d for d in dests if d.attrs["country"] in ME_MORATORIUM]
+    if not me:
+        return []
     jobs = c.jobs("domestic", "care")
-    if not me or not jobs:
+    if not jobs:
         return []
     if all(d.attrs["country"] in ME_MORATORIUM for d in dests):
-        return c.ev_items(jobs + me)
+        return _spans(jobs + me)
     # a list of vacancies: the household job and the Middle East place must go together
-    sent = c.an.sentence_of
-    me_sents = {sent(c.text_pos(d)) for d in me}
-    pairs = [j for j in jobs if sent(c.text_pos(j)) in me_sents]
-    return c.ev_items(pairs + me) if pairs else []
+    me_pos = [c.text_pos(d) for d in me]
+    pairs = []
+    for j in jobs:
+        pos = c.text_pos(j)
+        if any(c.together(pos, p) for p in me_pos):
+            pairs.append(j)
+    return _spans(pairs + me) if pairs else []
 
 
-def _a5(c: Ctx) -> list[Evidence]:
+def _a5(c: Ctx) -> list[Span]:
     if c.doc_warning:
         return []
     ev = c.ev_hits("irregular_crossing")
     cues = c.hits("crossing_cue")
-    to_near = any(d.attrs["country"] in ("MY", "SG") for d in c.dests())
+    to_near = any(d.attrs["country"] in ("MY", "SG") for d in c.dests)
     informal = [t for t in c.ex.transits if t.attrs.get("informal")]
     # an informal port alone is also an industrial area (Tanjung Uncang has shipyards)
     if informal and (cues or to_near or c.hits("pickup")):
-        ev += c.ev_items(informal) + c.ev_hits("crossing_cue")
+        ev += _spans(informal) + c.ev_hits("crossing_cue")
     elif c.ex.transits and cues and to_near:
-        ev += c.ev_items(c.ex.transits) + c.ev_hits("crossing_cue")
+        ev += _spans(c.ex.transits) + c.ev_hits("crossing_cue")
     return ev
 
 
-def _a6(c: Ctx) -> list[Evidence]:
+def _a6(c: Ctx) -> list[Span]:
     ev = c.ev_hits("vague_destination")
-    dests = c.dests()
+    dests = c.dests
     t = c.nt.original
     for d1, d2 in zip(dests, dests[1:], strict=False):
-        if d1.attrs["country"] != d2.attrs["country"] and 0 <= d2.start - d1.end <= 14:
+        if 0 <= d2.start - d1.end <= 14 and d1.attrs["country"] != d2.attrs["country"]:
             between = t[d1.end : d2.start].lower()
             if " atau " in between or " or " in between or "/" in between:
-                ev += c.ev_items([d1, d2])
+                ev += _spans([d1, d2])
     return ev
 
 
-def _a7(c: Ctx) -> list[Evidence]:
-    return [] if c.doc_warning else c.ev_items(c.ex.transits)
+def _a7(c: Ctx) -> list[Span]:
+    return [] if c.doc_warning else _spans(c.ex.transits)
 
 
-def _a8(c: Ctx) -> list[Evidence]:
-    return c.ev_items(
-        [d for d in c.dests() if d.attrs["country"] in {"MY", "SA", "TW", "HK", "KR", "JP"}]
-    )
+_VOLUME_COUNTRIES = frozenset({"MY", "SA", "TW", "HK", "KR", "JP"})
+
+
+def _a8(c: Ctx) -> list[Span]:
+    return [(d.start, d.end) for d in c.dests if d.attrs["country"] in _VOLUME_COUNTRIES]
 
 
 def _abroad(c: Ctx) -> bool:
-    return bool(c.dests()) or bool(c.raw.get("abroad_cue"))
+    return bool(c.dests) or bool(c.raw.get("abroad_cue"))
 
 
-def _b1(c: Ctx) -> list[Evidence]:
-    return c.ev_items(c.jobs("scam_role"))
+def _b1(c: Ctx) -> list[Span]:
+    return _spans(c.jobs("scam_role"))
 
 
-def _b2(c: Ctx) -> list[Evidence]:
+def _b2(c: Ctx) -> list[Span]:
     return c.ev_hits("indonesian_required") if _abroad(c) else []
 
 
-def _b3(c: Ctx) -> list[Evidence]:
+def _b3(c: Ctx) -> list[Span]:
     return c.ev_hits("vague_job")
 
 
-def _b4(c: Ctx) -> list[Evidence]:
+def _b4(c: Ctx) -> list[Span]:
     return c.ev_hits("chinese_employer")
 
 
-def _b5(c: Ctx) -> list[Evidence]:
+def _b5(c: Ctx) -> list[Span]:
     jobs = c.jobs("fishing_crew")
     if jobs and (c.hits("fishing_rush") or not c.ex.companies):
-        return c.ev_items(jobs) + c.ev_hits("fishing_rush")
+        return _spans(jobs) + c.ev_hits("fishing_rush")
     return []
 
 
-def _b6(c: Ctx) -> list[Evidence]:
+def _b6(c: Ctx) -> list[Span]:
     jobs = c.jobs("internship")
-    if jobs and (c.ex.money or c.fees()):
-        return c.ev_items(jobs)
+    if jobs and (c.ex.money or c.fees):
+        return _spans(jobs)
     return []
 
 
-def _b7(c: Ctx) -> list[Evidence]:
-    return c.ev_items(c.jobs("entertainment"))
+def _b7(c: Ctx) -> list[Span]:
+    return _spans(c.jobs("entertainment"))
 
 
-def _c1(c: Ctx) -> list[Evidence]:
+def _c1(c: Ctx) -> list[Span]:
     if c.doc_warning:
         return []
     sal = [
@@ -789,31 +826,31 @@ def _c1(c: Ctx) -> list[Evidence]:
     low_skill = bool(c.jobs("scam_role") or c.hits("no_requirements") or c.hits("vague_job"))
     skilled = c.jobs("healthcare", "care", "factory", "construction", "fishing_crew", "internship")
     if low_skill or (not skilled and not c.ex.job_types):
-        return c.ev_items(sal)
+        return _spans(sal)
     if any((m.attrs.get("idr_month") or 0) >= 30_000_000 for m in sal) and not skilled:
-        return c.ev_items(sal)
+        return _spans(sal)
     return []
 
 
-def _c2(c: Ctx) -> list[Evidence]:
+def _c2(c: Ctx) -> list[Span]:
     words = c.an.tokens.words
     # "Saudi Commission for Health Specialties" is an institution, not a pay scheme
     hits = [h for h in c.hits("commission") if not (h.j < len(words) and words[h.j] == "for")]
-    return [c.ev_text(h.start, h.end) for h in hits]
+    return [c.span(h.start, h.end) for h in hits]
 
 
-def _c3(c: Ctx) -> list[Evidence]:
+def _c3(c: Ctx) -> list[Span]:
     if any(m.attrs.get("kind") == "salary" for m in c.ex.money):
         return []
     return c.ev_hits("vague_income")
 
 
-def _c4(c: Ctx) -> list[Evidence]:
+def _c4(c: Ctx) -> list[Span]:
     return c.ev_hits("salary_deferred")
 
 
-def _d1(c: Ctx) -> list[Evidence]:
-    ev = c.ev_items(c.fees())
+def _d1(c: Ctx) -> list[Span]:
+    ev = _spans(c.fees)
     ev += c.ev_hits("fee_demand")
     if not c.doc_warning:
         for m in c.ex.money:
@@ -827,69 +864,67 @@ def _d1(c: Ctx) -> list[Evidence]:
                     if abs(f.start - pos) < 40
                 ):
                     continue
-                ev.append(Evidence(m.start, m.end, m.text))
+                ev.append((m.start, m.end))
     return ev
 
 
-def _d2(c: Ctx) -> list[Evidence]:
+def _d2(c: Ctx) -> list[Span]:
     if c.doc_warning:
         return []
-    ev = c.ev_items([b for b in c.ex.bank_accounts if b.attrs.get("personal")])
-    ev += c.ev_items(c.ex.ewallets)
+    ev = _spans([b for b in c.ex.bank_accounts if b.attrs.get("personal")])
+    ev += _spans(c.ex.ewallets)
     ev += c.ev_hits("personal_account")
     return ev
 
 
-def _d3(c: Ctx) -> list[Evidence]:
+def _d3(c: Ctx) -> list[Span]:
     return c.ev_hits("debt")
 
 
-def _d4(c: Ctx) -> list[Evidence]:
+def _d4(c: Ctx) -> list[Span]:
     if c.hits("bundle"):
         return c.ev_hits("bundle")
-    if not c.hits("benefit_free"):
-        return []
     kinds = [
         k
         for k in ("benefit_ticket", "benefit_visa", "benefit_housing", "benefit_food",
                   "benefit_transport", "pocket_money")
         if c.hits(k)
     ]  # fmt: skip
-    if len(kinds) >= 3:
+    # the kinds first: "free" is negatable, so the dearer test
+    if len(kinds) >= 3 and c.hits("benefit_free"):
         return c.ev_hits(*kinds)
     return []
 
 
-def _d5(c: Ctx) -> list[Evidence]:
+def _d5(c: Ctx) -> list[Span]:
     return c.same_sentence("penalty", "quit")
 
 
-def _d6(c: Ctx) -> list[Evidence]:
+def _d6(c: Ctx) -> list[Span]:
     return c.ev_hits("family_money") + c.same_sentence("pocket_money", "holding_house")
 
 
-def _e1(c: Ctx) -> list[Evidence]:
-    v = c.visas("tourist", "visit", "ziarah", "umrah", "visa_free", "voa")
-    return c.ev_items(v) + c.ev_hits("visa_on_site")
+def _e1(c: Ctx) -> list[Span]:
+    return _spans(c.visit_visas) + c.ev_hits("visa_on_site")
 
 
-def _e2(c: Ctx) -> list[Evidence]:
-    return c.ev_hits("minimal_docs") + c.ev_items(c.visas("work", negated_=True))
+def _e2(c: Ctx) -> list[Span]:
+    return c.ev_hits("minimal_docs") + _spans(c.visas("work", negated_=True))
 
 
-def _e3(c: Ctx) -> list[Evidence]:
+def _e3(c: Ctx) -> list[Span]:
     return c.ev_hits("contract_abroad")
 
 
-def _e4(c: Ctx) -> list[Evidence]:
+def _e4(c: Ctx) -> list[Span]:
     return c.ev_hits("immigration_coaching")
 
 
-def _e5(c: Ctx) -> list[Evidence]:
+def _e5(c: Ctx) -> list[Span]:
     return c.ev_hits("falsification")
 
 
-def _e6(c: Ctx) -> list[Evidence]:
+def _e6(c: Ctx) -> list[Span]:
     if c.hits("passport_arranged") and c.hits("debt"):
         return c.ev_hits("passport_arranged", "debt")
     return []
@@ -899,15 +934,7 @@ def _company_named(c: Ctx) -> bool:
     return bool(c.ex.companies)
 
 
-def _messaging_contacts(c: Ctx) -> list[Item]:
-    return (
-        [p for p in c.ex.phones if not p.attrs.get("official")]
-        + [w for w in c.ex.whatsapp if w.attrs.get("link")]
-        + list(c.ex.telegram)
-    )
-
-
-def _f1(c: Ctx) -> list[Evidence]:
+def _f1(c: Ctx) -> list[Span]:
     if c.doc_warning:
         return []
     cues = [
@@ -916,11 +943,9 @@ def _f1(c: Ctx) -> list[Evidence]:
         if c.an.tokens.words[h.i] not in ("bu", "pak", "kak", "mbak", "mas")
         or _near_contact(c, h.end)
     ]
-    ev = [c.ev_text(h.start, h.end) for h in cues]
-    if not _company_named(c):
-        contacts = _messaging_contacts(c)
-        if contacts or c.hits("private_channel"):
-            ev += c.ev_items(contacts) + c.ev_hits("private_channel")
+    ev = [c.span(h.start, h.end) for h in cues]
+    if not _company_named(c) and (c.contacts or c.hits("private_channel")):
+        ev += _spans(c.contacts) + c.ev_hits("private_channel")
     return ev
 
 
@@ -929,27 +954,24 @@ def _near_contact(c: Ctx, pos: int) -> bool:
     return any(0 <= p.start - s <= 40 for p in c.ex.phones + c.ex.whatsapp)
 
 
-def _f2(c: Ctx) -> list[Evidence]:
+def _f2(c: Ctx) -> list[Span]:
     # the registry check (a later stage) is the real F2; in text, an ad that claims to be a
     # licensed agency while admitting the licence is "pending" already fails it
     return c.ev_hits("licence_pending")
 
 
-def _f3(c: Ctx) -> list[Evidence]:
+def _f3(c: Ctx) -> list[Span]:
     claims = c.ev_hits("gov_claim")
     if not claims:
         return []
-    official_url = any(u.attrs.get("official") for u in c.ex.urls)
-    private = _messaging_contacts(c) + [e for e in c.ex.emails if e.attrs.get("free_mail")]
-    if private and not official_url:
-        return claims + c.ev_items(private)
+    private = c.contacts + [e for e in c.ex.emails if e.attrs.get("free_mail")]
+    if private and not c.official_urls:
+        return claims + _spans(private)
     return []
 
 
-def _f5(c: Ctx) -> list[Evidence]:
-    return (
-        [] if c.doc_warning else c.ev_items([e for e in c.ex.emails if e.attrs.get("free_mail")])
-    )
+def _f5(c: Ctx) -> list[Span]:
+    return [] if c.doc_warning else _spans([e for e in c.ex.emails if e.attrs.get("free_mail")])
 
 
 _HUB_REGIONS = frozenset({"KH", "MM", "LA", "TH", "PH", "VN", "CN"})
@@ -957,11 +979,11 @@ _BORDER_TRANSITS = frozenset({"Nunukan", "Sebatik", "Entikong", "Aji Kuning", "S
                               "Sei Pancang"})  # fmt: skip
 
 
-def _f6(c: Ctx) -> list[Evidence]:
+def _f6(c: Ctx) -> list[Span]:
     if c.doc_warning:
         return []
     border = any(t.value in _BORDER_TRANSITS for t in c.ex.transits)
-    return c.ev_items(
+    return _spans(
         [
             p
             for p in c.ex.phones
@@ -970,87 +992,83 @@ def _f6(c: Ctx) -> list[Evidence]:
     )
 
 
-def _f7(c: Ctx) -> list[Evidence]:
+def _f7(c: Ctx) -> list[Span]:
     return c.ev_hits("referral")
 
 
-def _g1(c: Ctx) -> list[Evidence]:
+def _g1(c: Ctx) -> list[Span]:
     if c.doc_warning:
         return []
-    contacts = _messaging_contacts(c)
-    if not contacts and not c.hits("private_channel"):
+    if not c.contacts and not c.hits("private_channel"):
         return []
     company_channel = any(not e.attrs.get("free_mail") for e in c.ex.emails) or any(
         not u.attrs.get("shortener") and not u.attrs.get("official") for u in c.ex.urls
     )
-    official = any(u.attrs.get("official") for u in c.ex.urls)
-    if company_channel or official:
+    if company_channel or c.official_urls:
         return []
-    return c.ev_items(contacts) + c.ev_hits("private_channel")
+    return _spans(c.contacts) + c.ev_hits("private_channel")
 
 
-def _g4(c: Ctx) -> list[Evidence]:
+def _g4(c: Ctx) -> list[Span]:
     return c.ev_hits("data_request")
 
 
-def _h1(c: Ctx) -> list[Evidence]:
+def _h1(c: Ctx) -> list[Span]:
     return c.ev_hits("no_requirements")
 
 
-def _h2(c: Ctx) -> list[Evidence]:
+def _h2(c: Ctx) -> list[Span]:
     return c.ev_hits("fast")
 
 
-def _h3(c: Ctx) -> list[Evidence]:
+def _h3(c: Ctx) -> list[Span]:
     return c.ev_hits("scarcity")
 
 
-def _h4(c: Ctx) -> list[Evidence]:
+def _h4(c: Ctx) -> list[Span]:
     return c.ev_hits("instant_accept")
 
 
-def _i1(c: Ctx) -> list[Evidence]:
+def _i1(c: Ctx) -> list[Span]:
     # UU 18/2017 Pasal 5: the under-18 bar is about migrant placement; a local training
     # course for 17-year-olds is not this flag
     if c.doc_warning or not c.overseas:
         return []
-    ev = c.ev_items(
-        [a for a in c.ex.ages if a.attrs.get("min") is not None and a.attrs["min"] < 18]
-    )
+    ev = _spans([a for a in c.ex.ages if a.attrs.get("min") is not None and a.attrs["min"] < 18])
     return ev + c.ev_hits("minor")
 
 
-def _i2(c: Ctx) -> list[Evidence]:
+def _i2(c: Ctx) -> list[Span]:
     if c.hits("appearance") and c.hits("female"):
         return c.ev_hits("appearance", "female")
     return []
 
 
-def _i3(c: Ctx) -> list[Evidence]:
+def _i3(c: Ctx) -> list[Span]:
     return c.ev_hits("crisis")
 
 
-def _i4(c: Ctx) -> list[Evidence]:
+def _i4(c: Ctx) -> list[Span]:
     return c.ev_hits("consent_bypass")
 
 
-def _j1(c: Ctx) -> list[Evidence]:
+def _j1(c: Ctx) -> list[Span]:
     return c.ev_hits("passport_retention")
 
 
-def _j2(c: Ctx) -> list[Evidence]:
+def _j2(c: Ctx) -> list[Span]:
     return c.ev_hits("threat")
 
 
-def _j3(c: Ctx) -> list[Evidence]:
+def _j3(c: Ctx) -> list[Span]:
     return c.ev_hits("wage_withholding")
 
 
-def _j4(c: Ctx) -> list[Evidence]:
+def _j4(c: Ctx) -> list[Span]:
     return c.ev_hits("restricted_movement")
 
 
-def _j5(c: Ctx) -> list[Evidence]:
+def _j5(c: Ctx) -> list[Span]:
     ev = c.ev_hits("long_days")
     words = c.an.tokens.words
     for h in c.hits("hours"):
@@ -1058,19 +1076,19 @@ def _j5(c: Ctx) -> list[Evidence]:
         if i and words[i - 1].isdigit() and 11 <= int(words[i - 1]) <= 24:
             ctx = " ".join(words[max(0, i - 4) : i + 4])
             if _HOURS_CTX_RE.search(ctx):
-                ev.append(c.ev_text(c.an.tokens.starts[i - 1], h.end))
+                ev.append(c.span(c.an.tokens.starts[i - 1], h.end))
     return ev
 
 
-def _k1(c: Ctx) -> list[Evidence]:
+def _k1(c: Ctx) -> list[Span]:
     return c.ev_hits("secrecy")
 
 
-def _k3(c: Ctx) -> list[Evidence]:
+def _k3(c: Ctx) -> list[Span]:
     return c.ev_hits("coded_work")
 
 
-def _l1(c: Ctx) -> list[Evidence]:
+def _l1(c: Ctx) -> list[Span]:
     if not c.ex.companies or c.raw.get("licence_pending"):
         return []
     licence = [
@@ -1078,45 +1096,41 @@ def _l1(c: Ctx) -> list[Evidence]:
     ]
     claim = c.ev_hits("p3mi_claim")
     if licence or claim:
-        return c.ev_items(c.ex.companies[:1] + licence) + claim
+        return _spans(c.ex.companies[:1] + licence) + claim
     return []
 
 
-def _l2(c: Ctx) -> list[Evidence]:
-    return c.ev_items(
+def _l2(c: Ctx) -> list[Span]:
+    return _spans(
         [p for p in c.ex.permits if p.attrs.get("type") in ("SIP2MI", "JOBORDER", "DEMANDLETTER")]
     )
 
 
-def _l3(c: Ctx) -> list[Evidence]:
-    return c.ev_items([u for u in c.ex.urls if u.attrs.get("official")]) + c.ev_hits(
-        "official_portal"
-    )
+def _l3(c: Ctx) -> list[Span]:
+    return _spans(c.official_urls) + c.ev_hits("official_portal")
 
 
-def _l4(c: Ctx) -> list[Evidence]:
+def _l4(c: Ctx) -> list[Span]:
     # a "work permit arranged there" after a visa-free entry is part of the E1 story, not a
     # mitigator
-    e1 = c.visas("tourist", "visit", "ziarah", "umrah", "visa_free", "voa") or c.hits(
-        "visa_on_site"
-    )
+    e1 = c.visit_visas or c.hits("visa_on_site")
     ev = (
         []
         if e1
-        else c.ev_items(
-            [v for v in c.ex.visas if v.value == "work" and not v.attrs.get("negated")]
-        )
+        else _spans([v for v in c.ex.visas if v.value == "work" and not v.attrs.get("negated")])
     )
     # procedural claims are mitigating even when negation words are part of them
-    ev += [c.ev_text(h.start, h.end) for h in c.raw.get("procedural", ())]
+    ev += [c.span(h.start, h.end) for h in c.raw.get("procedural", ())]
     return ev
 
 
-def _l5(c: Ctx) -> list[Evidence]:
+def _l5(c: Ctx) -> list[Span]:
     dests = [d for d in c.ex.destinations if d.attrs["country"] in PLACEMENT_COUNTRIES]
+    if not dests:
+        return []
     jobs = c.jobs("factory", "construction", "hospitality", "healthcare", "care", "agriculture")
-    if dests and jobs and not c.jobs("scam_role", "entertainment"):
-        return c.ev_items(dests[:1] + jobs[:1])
+    if jobs and not c.jobs("scam_role", "entertainment"):
+        return _spans(dests[:1] + jobs[:1])
     return []
 
 
@@ -1250,8 +1264,19 @@ RULE_NEEDS: dict[str, tuple[str, ...]] = {
     "L4_procedural_language": ("@visas", "procedural"),
     "L5_placement_country_formal_job": ("@destinations",),
 }  # fmt: skip
-_RULE_PLAN = tuple((r, frozenset(RULE_NEEDS.get(r.id, ()))) for r in RULES)
-_AT_FIELDS = tuple((name, "@" + name) for name in FIELD_NAMES)
+
+
+def _code(rule_id: str) -> str:
+    """Taxonomy code of a rule id: ``"A1"`` for ``"A1_scam_hub_destination"``."""
+    return rule_id.split("_", 1)[0]
+
+
+#: a rule without declared inputs is always called
+_ALWAYS = "*"
+_RULE_PLAN = tuple((r, _code(r.id), r.mitigating) for r in RULES)
+_RULE_INPUTS = tuple(frozenset(RULE_NEEDS.get(r.id, (_ALWAYS,))) for r in RULES)
+_FIELD_KEYS = tuple("@" + name for name in FIELD_NAMES)
+_field_values = attrgetter(*FIELD_NAMES)
 
 PATTERNS = (
     "P1_scam_compound",
@@ -1271,10 +1296,12 @@ PATTERN_BONUS = {
     "P6_underage": (30, ("tppo",)),
     "P7_fee_fraud": (30, ("fee_fraud",)),
 }
+#: P3's setting: a destination or document flag that counts (A8 is context only)
+_DEBT_SETTING = frozenset(_code(r.id) for r in RULES if r.id[0] in "AE" and r.severity != "X")
 
 
-def _patterns(ids: set[str], families: set[str], travel: bool) -> list[str]:
-    codes = {i.split("_", 1)[0] for i in ids}
+def _patterns(codes: set[str], travel: bool) -> list[str]:
+    """Combination patterns over the taxonomy codes of the flags (§8.2)."""
 
     def has(*prefixes: str) -> bool:
         return not codes.isdisjoint(prefixes)
@@ -1284,13 +1311,13 @@ def _patterns(ids: set[str], families: set[str], travel: bool) -> list[str]:
         out.append("P1_scam_compound")
     if has("F1", "F2") and has("E1", "D1", "D2", "E2"):
         out.append("P2_nonprocedural_placement")
-    if has("D3", "D5", "D6") and any(i[0] in "AE" and RULES_BY_ID[i].severity != "X" for i in ids):
+    if has("D3", "D5", "D6") and not codes.isdisjoint(_DEBT_SETTING):
         out.append("P3_debt_bondage")
     if has("A4") and has("E1", "D6", "F1"):
         out.append("P4_middle_east_domestic")
     if has("A5") and has("F1", "F6", "D1"):
         out.append("P5_malaysia_backdoor")
-    if has("I1") and len(families - {"I", "L"}) >= 1:
+    if has("I1") and any(c[0] not in "IL" for c in codes):  # and a flag of another family
         out.append("P6_underage")
     # §8.2 says F1 + G1; a named (impersonated) company with a free-mail or WhatsApp-only
     # contact is the same fee-fraud shape, so any recruiter-channel flag counts here
@@ -1299,54 +1326,99 @@ def _patterns(ids: set[str], families: set[str], travel: bool) -> list[str]:
     return out
 
 
-def _dedupe(ev: list[Evidence]) -> tuple[Evidence, ...]:
-    if len(ev) == 1:
-        return (ev[0],) if ev[0].end > ev[0].start else ()
-    seen: set[tuple[int, int]] = set()
-    out = []
-    for e in sorted(ev, key=lambda e: (e.start, -e.end)):
-        if (e.start, e.end) in seen or e.end <= e.start:
-            continue
-        seen.add((e.start, e.end))
-        out.append(e)
-        if len(out) >= MAX_EVIDENCE:
-            break
-    return tuple(out)
+_START, _END = itemgetter(0), itemgetter(1)
+# builds a NamedTuple without its Python-level __new__ (half the cost)
+_new_tuple = tuple.__new__
 
 
-def _score(flags: list[Flag], patterns: list[str], travel: bool) -> dict[str, int]:
-    """§8: family-capped points per score, mitigation on the non-critical part, pattern bonuses."""
-    mitigation = 0
-    fee_flag = any(f.id.startswith(("D1_", "D2_")) for f in flags)
-    # (score, family) -> points of its flags
-    fam: dict[tuple[str, str], list[int]] = {}
-    for f in flags:
-        if f.mitigating:
-            mitigation += MITIGATION.get(f.id, 0)
-            continue
-        pts = POINTS[f.severity]
+def _evidence(spans: list[Span], original: str) -> tuple[Evidence, ...]:
+    """The first :data:`MAX_EVIDENCE` distinct non-empty spans in text order (the longest first
+    where several start together), with the words they cover."""
+    if len(spans) == 1:
+        s, e = spans[0]
+        return (_new_tuple(Evidence, (s, e, original[s:e])),) if e > s else ()
+    # two stable sorts in C: by start, and the longest first among spans that start together
+    ordered = sorted(sorted(set(spans), key=_END, reverse=True), key=_START)
+    out = [_new_tuple(Evidence, (s, e, original[s:e])) for s, e in ordered if e > s]
+    return tuple(out[:MAX_EVIDENCE])
+
+
+_RULE_BY_CODE = {_code(r.id): r for r in RULES}
+#: per taxonomy code: its family if its flags count towards the priority, else ""
+_PRIORITY_FAMILY = {
+    _code(r.id): r.family if not r.mitigating and POINTS[r.severity] >= POINTS["M"] else ""
+    for r in RULES
+}
+_CRITICAL = frozenset(_code(r.id) for r in RULES if r.severity == "C")
+
+
+@cache
+def _family_points(codes: tuple[str, ...]) -> tuple[int, tuple[tuple[str, int, bool], ...]]:
+    """What the flags of one family (their taxonomy codes, sorted) add up to: the mitigation
+    they claim, and per score they feed, the family's points (its strongest flag plus up to 10
+    points for the others, capped) and whether that strongest flag is critical.
+
+    Families are small (at most 8 rules), so the combinations are few: each is computed once
+    per process.
+    """
+    rules = [_RULE_BY_CODE[c] for c in codes]
+    mitigation = sum(MITIGATION.get(r.id, 0) for r in rules if r.mitigating)
+    points = []
+    for s in SCORES:
+        pts = [POINTS[r.severity] for r in rules if not r.mitigating and s in r.feeds]
+        pts = [p for p in pts if p]
         if pts:
-            for s in f.feeds:
-                fam.setdefault((s, f.family), []).append(pts)
-    crit = dict.fromkeys(SCORES, 0)
+            top = max(pts)
+            capped = min(FAMILY_CAP, top + min(10, sum(pts) - top))
+            points.append((s, capped, top >= POINTS["C"]))
+    return mitigation, tuple(points)
+
+
+def _score(codes: set[str], patterns: list[str], travel: bool) -> dict[str, int]:
+    """§8: family-capped points per score, mitigation on the non-critical part, pattern bonuses.
+
+    ``codes``: the taxonomy codes of the flags (``"A1"``).
+    """
+    by_family: dict[str, list[str]] = {}
+    for code in sorted(codes):
+        by_family.setdefault(code[0], []).append(code)
+    mitigation = 0
+    fixed = dict.fromkeys(SCORES, 0)  # points mitigation cannot lower
     other = dict.fromkeys(SCORES, 0)
-    for (s, _), pts in fam.items():
-        top = max(pts)
-        capped = min(FAMILY_CAP, top + min(10, sum(pts) - top))
-        if top >= POINTS["C"]:
-            crit[s] += capped  # mitigators never cancel a critical flag's family
-        else:
-            other[s] += capped
+    for family_codes in by_family.values():
+        mitigates, points = _family_points(tuple(family_codes))
+        mitigation += mitigates
+        for s, capped, critical in points:
+            if critical:
+                fixed[s] += capped  # mitigators never cancel a critical flag's family
+            else:
+                other[s] += capped
+    for p in patterns:
+        bonus, feeds = PATTERN_BONUS[p]
+        for s in feeds:
+            fixed[s] += bonus
+    # fee fraud needs a fee demanded (D1) or paid to a person (D2)
+    fee_flag = "D1" in codes or "D2" in codes
     scores: dict[str, int] = {}
     for s in SCORES:
-        bonus = sum(PATTERN_BONUS[p][0] for p in patterns if s in PATTERN_BONUS[p][1])
-        total = crit[s] + max(0, other[s] - mitigation) + bonus
+        total = fixed[s] + (other[s] - mitigation if other[s] > mitigation else 0)
         if s == "fee_fraud" and not fee_flag:
-            total = 0  # fee fraud needs a fee demanded (D1) or paid to a person (D2)
+            total = 0
         if s == "fee_fraud" and travel and "P7_fee_fraud" not in patterns:
             total //= 2  # with travel logistics the fee is part of a placement, scored above
-        scores[s] = min(100, total)
+        scores[s] = total if total < 100 else 100
     return scores
+
+
+def _priority(scores: dict[str, int], codes: set[str]) -> int:
+    top = max(scores.values())
+    if top >= 20:
+        families = {_PRIORITY_FAMILY[c] for c in codes}
+        families.discard("")
+        top += 5 * min(4, len(families))
+    if not codes.isdisjoint(_CRITICAL):
+        top = max(top, 45)  # any critical flag forces at least "Tinjau" (§8.3)
+    return int(min(100, top))
 
 
 def band_for(priority: int) -> str:
@@ -1357,52 +1429,55 @@ def band_for(priority: int) -> str:
 
 
 def _assess(text: str) -> Assessment:
-    an = analyse(text)
+    return _assess_analysis(analyse(text))
+
+
+def _assess_analysis(an: Analysis) -> Assessment:
     ctx = Ctx(an)
-    flags: list[Flag] = []
     ex = an.extraction
+    original = an.nt.original
     present = set(ctx.raw)
-    present.update([at for name, at in _AT_FIELDS if getattr(ex, name)])
-    for rule, needs in _RULE_PLAN:
-        if needs and needs.isdisjoint(present):
-            continue
-        ev = rule.func(ctx)
-        if ev:
-            flags.append(
-                Flag(
-                    rule.id,
-                    rule.family,
-                    rule.severity,
-                    rule.feeds,
-                    _dedupe(ev),
-                    rule.description,
-                    rule.mitigating,
+    present.update(compress(_FIELD_KEYS, _field_values(ex)))
+    present.add(_ALWAYS)
+    flags: list[Flag] = []
+    codes: set[str] = set()  # taxonomy codes of the flags
+    # only the rules with an input present (chosen by set operations in C, not a Python loop)
+    for rule, code, mitigating in compress(
+        _RULE_PLAN, map(not_, map(present.isdisjoint, _RULE_INPUTS))
+    ):
+        spans = rule.func(ctx)
+        if spans:
+            evidence = _evidence(spans, original)
+            if evidence:
+                flags.append(
+                    Flag(
+                        rule.id,
+                        rule.family,
+                        rule.severity,
+                        rule.feeds,
+                        evidence,
+                        rule.description,
+                        mitigating,
+                    )
                 )
-            )
-    flags = [f for f in flags if f.evidence]
-    ids = {f.id for f in flags}
-    families = {f.family for f in flags if not f.mitigating and f.points >= POINTS["M"]}
+                codes.add(code)
     travel = ctx.travel_logistics()
-    patterns = _patterns(ids, {f.family for f in flags}, travel)
-    scores = _score(flags, patterns, travel)
+    patterns = _patterns(codes, travel)
+    scores = _score(codes, patterns, travel)
     if not ctx.overseas:
         # a job at home: not a migrant placement, and the §6 trafficking signals are about
         # recruitment abroad; fee fraud is scored as it is
         scores["nonprocedural"] = 0
         scores["tppo"] //= 2
-    top = max(scores.values())
-    priority = top + (5 * min(4, len(families)) if top >= 20 else 0)
-    if any(f.severity == "C" for f in flags):
-        priority = max(priority, 45)  # any critical flag forces at least "Tinjau" (§8.3)
-    priority = int(min(100, priority))
+    priority = _priority(scores, codes)
     return Assessment(
         flags=flags,
         patterns=patterns,
         scores=scores,
         priority=priority,
         band=band_for(priority),
-        language=an.extraction.language,
-        fields=an.extraction,
+        language=ex.language,
+        fields=ex,
     )
 
 
@@ -1428,14 +1503,16 @@ def feature_names() -> list[str]:
     )
 
 
+#: position of each rule and pattern in :func:`feature_vector`
+_FEATURE_INDEX = {name: i for i, name in enumerate([*(r.id for r in RULES), *PATTERNS])}
+
+
 def feature_vector(a: Assessment) -> list[float]:
     """Values in [0, 1] in :func:`feature_names` order (flags 0/1, scores and priority / 100)."""
-    ids = {f.id for f in a.flags}
-    pats = set(a.patterns)
+    on = [0.0] * len(_FEATURE_INDEX)  # set where a flag or pattern is present
+    for name in [f.id for f in a.flags] + a.patterns:
+        i = _FEATURE_INDEX.get(name)
+        if i is not None:
+            on[i] = 1.0
     n_fam = len({f.family for f in a.flags if not f.mitigating and f.points > 0})
-    return (
-        [1.0 if r.id in ids else 0.0 for r in RULES]
-        + [1.0 if p in pats else 0.0 for p in PATTERNS]
-        + [a.scores.get(s, 0) / 100 for s in SCORES]
-        + [a.priority / 100, n_fam / 12]
-    )
+    return on + [a.scores.get(s, 0) / 100 for s in SCORES] + [a.priority / 100, n_fam / 12]
