@@ -24,7 +24,6 @@ _env = jinja2.Environment(
 )
 
 
-
 def _snippet(text: str, title: str | None = None, width: int = 280) -> str:
     """The start of an ad's text, without repeating its title."""
     if title and text.startswith(title):
