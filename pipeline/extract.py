@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import json
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from itertools import accumulate
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -211,6 +210,7 @@ def _by_first_char(alternation: str) -> str:
 # phones are written +.., 00.., 0.. or 62..: starting on those literals skips most digits
 _PHONE_RE = re.compile(r"(?:\+|0|62)(?:[ .\-()]{0,3}\d){6,16}(?!\d)")
 _DIGIT_GROUP_RE = re.compile(r"\d+")
+_DIGIT_RE = re.compile(r"\d")
 # "\bwa|whatsapp|whats app|...", all from the "w" (see _by_first_char)
 _WA_CONTEXT_RE = re.compile(
     r"w(?:(?<!\w.)a|hatsapp|hats app|hatsap|asap|atsap|\.a|a\.me|ame)\b[^\d\n]{0,18}$"
@@ -251,9 +251,93 @@ _URL_PREFIX_RE = re.compile(r"^(?:https?://)?(?:www\.)?")
 _NON_DIGIT_RE = re.compile(r"\D")
 
 
-@lru_cache(maxsize=4096)
-def _parse_phone(digits: str) -> tuple[str, str] | None:
-    """(E.164, region) for a candidate written with a leading ``+``/``00`` or a local ``0``."""
+# Fast path for Indonesian numbers, from the library's own metadata for region ID: a number is
+# valid when its national number matches the general description and one of the number types
+# (phonenumbers' _number_type_helper), each a set of lengths plus a pattern.
+_ID_META = phonenumbers.PhoneMetadata.metadata_for_region("ID")
+_ID_CC = str(_ID_META.country_code)  # "62"
+_ID_REGION = phonenumbers.region_code_for_country_code(_ID_META.country_code)  # "ID"
+_ID_PREFIX = _ID_META.national_prefix  # "0"
+_NSN_MAX = 17  # phonenumbers' _MAX_LENGTH_FOR_NSN: parse() rejects longer national numbers
+
+
+def _number_desc(desc: phonenumbers.PhoneNumberDesc) -> tuple[frozenset[int], re.Pattern]:
+    # no possible lengths listed: any length (phonenumbers' _is_number_matching_desc)
+    lengths = desc.possible_length or range(_NSN_MAX + 1)
+    return frozenset(lengths), re.compile(desc.national_number_pattern)
+
+
+_ID_GENERAL = _number_desc(_ID_META.general_desc)
+_ID_TYPES = tuple(
+    _number_desc(d)
+    for d in (
+        _ID_META.mobile,  # first: nearly every number in an ad is a mobile one
+        _ID_META.fixed_line,
+        _ID_META.premium_rate,
+        _ID_META.toll_free,
+        _ID_META.shared_cost,
+        _ID_META.voip,
+        _ID_META.personal_number,
+        _ID_META.pager,
+        _ID_META.uan,
+        _ID_META.voicemail,
+    )
+    if d is not None and d.national_number_pattern
+)
+#: lengths is_possible_number accepts (including local-only ones)
+_ID_POSSIBLE = frozenset(
+    _ID_META.general_desc.possible_length + _ID_META.general_desc.possible_length_local_only
+)
+_UNHANDLED: Any = object()
+
+
+def _id_valid(nsn: str) -> bool:
+    """phonenumbers.is_valid_number for an Indonesian national significant number."""
+    n = len(nsn)
+    lengths, pattern = _ID_GENERAL
+    if n not in lengths or pattern.fullmatch(nsn) is None:
+        return False
+    for lengths, pattern in _ID_TYPES:  # noqa: SIM110 (no generator for one or two patterns)
+        if n in lengths and pattern.fullmatch(nsn):
+            return True
+    return False
+
+
+def _parse_id_phone(digits: str) -> tuple[str, str] | None:
+    """What :func:`_parse_phone_full` returns for an Indonesian number written "0…", "62…",
+    "+62…" or "0062…" whose national number does not start with 0, else ``_UNHANDLED``.
+
+    Such a number parses to country code 62 and the digits after the prefix, so validity,
+    possibility and the E.164 form follow from the metadata without building a PhoneNumber.
+    """
+    # the prefixes _parse_phone_full reads as international: "+", "00", "62" before an "8"
+    head = digits[:2]
+    if head == "00":
+        if not digits.startswith(_ID_CC, 2):
+            return _UNHANDLED
+        nsn, explicit = digits[2 + len(_ID_CC) :], True
+    elif head[:1] == _ID_PREFIX:
+        nsn, explicit = digits[len(_ID_PREFIX) :], False
+    elif head[:1] == "+":
+        if not digits.startswith(_ID_CC, 1):
+            return _UNHANDLED
+        nsn, explicit = digits[1 + len(_ID_CC) :], True
+    elif head == _ID_CC and digits[2:3] == "8" and len(digits) >= 10:
+        nsn, explicit = digits[len(_ID_CC) :], True
+    else:
+        return _UNHANDLED
+    if nsn[:1] == "0" or not (nsn.isascii() and nsn.isdecimal()):
+        return _UNHANDLED  # other digits or a leading zero: phonenumbers' own rules
+    if explicit:
+        if len(nsn) > _NSN_MAX or not (_id_valid(nsn) or len(nsn) in _ID_POSSIBLE):
+            return None
+    elif not (9 <= len(digits) <= 13 and _id_valid(nsn)):
+        return None
+    return "+" + _ID_CC + nsn, _ID_REGION
+
+
+def _parse_phone_full(digits: str) -> tuple[str, str] | None:
+    """:func:`_parse_phone` through the phonenumbers library: any country, any digits."""
     explicit = digits.startswith("+")
     if digits.startswith("00"):
         digits, explicit = "+" + digits[2:], True
@@ -274,8 +358,27 @@ def _parse_phone(digits: str) -> tuple[str, str] | None:
     return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164), region
 
 
+@lru_cache(maxsize=4096)
+def _parse_phone(digits: str) -> tuple[str, str] | None:
+    """(E.164, region) for a candidate written with a leading ``+``/``00`` or a local ``0``."""
+    parsed = _parse_id_phone(digits)
+    return _parse_phone_full(digits) if parsed is _UNHANDLED else parsed
+
+
 def _split_phone(cand: str, offset: int) -> list[tuple[str, str, int, int]]:
-    """Parse a candidate digit run; if it is two numbers run together, split at a group edge."""
+    """Parse a candidate digit run (a :data:`_PHONE_RE` match, so ending on a digit); if it is
+    two numbers run together, split at a group edge."""
+    # nearly always the whole run is one number: try it before splitting it into groups
+    digits = _NON_DIGIT_RE.sub("", cand)
+    if len(digits) < 7:
+        return []  # no run of groups is long enough to be a number
+    a = _DIGIT_RE.search(cand).start()
+    if a > 0 and cand[a - 1] == "+":
+        a -= 1
+        digits = "+" + digits
+    parsed = _parse_phone(digits)
+    if parsed:
+        return [(parsed[0], parsed[1], offset + a, offset + len(cand))]
     groups = [m.span() for m in _DIGIT_GROUP_RE.finditer(cand)]
     runs = [cand[x:y] for x, y in groups]
     out: list[tuple[str, str, int, int]] = []
@@ -483,7 +586,6 @@ _MONEY_RE = re.compile(
     rf"(?:\s?(?:/|per|tiap|a|each|se)\s?(?P<period>{_PERIOD})\b"
     rf"|\s?(?P<period2>sebulan|perbulan|perbln|monthly|daily|weekly)\b)?",
 )
-_DIGIT_RE = re.compile(r"\d")
 _MATCH_END = re.Match.end
 _PRE_RE = re.compile(rf"(?<![a-z])(?:{_CUR_PRE})\s?$")
 _PRE_LAST_CHARS = frozenset("p.r$dmywb¥€£฿₱₩")
@@ -937,6 +1039,9 @@ def _negated_after(tokens: Tokens, j: int) -> bool:
 
 
 _SENT_END_RE = re.compile(r"[.!?\n]+")
+# how far Analysis looks for the end of a sentence before splitting the whole text instead
+# (bounded, so many lookups in a long text without punctuation stay linear)
+_SENTENCE_LOOKAHEAD = 300
 #: kind of each lexicon key met so far ("city:Bavet" -> "city"; "" for "warning_cue")
 _KIND_OF_KEY: dict[str, str] = {}
 
@@ -962,7 +1067,8 @@ def _group_hits(hits: list[PhraseHit]) -> tuple[dict[str, list[PhraseHit]], dict
 class Analysis:
     """Everything computed once per ad and shared by the extractor and the rules.
 
-    Sentence boundaries are computed lazily: most ads never need them (no warning words).
+    Sentence boundaries are computed lazily: most ads never need them (no warning words), and
+    the others usually only need the ends of a few sentences.
     """
 
     nt: NormalisedText
@@ -995,18 +1101,35 @@ class Analysis:
         """Index of the sentence holding text position ``pos``."""
         return bisect_right(self.sentence_ends, pos)
 
+    def _sentence_id(self, pos: int) -> int:
+        """The end of the sentence holding ``pos`` (-1 for the last one): one id per sentence,
+        as :meth:`sentence_of`, usually found by looking ahead a little instead of splitting the
+        whole text."""
+        if self._ends is None:
+            text = self.nt.text
+            limit = pos + _SENTENCE_LOOKAHEAD
+            m = _SENT_END_RE.search(text, pos, limit)
+            if m is None and limit >= len(text):
+                return -1
+            if m is not None and m.end() < limit:  # a run of marks cut at ``limit`` may go on
+                return m.end()
+        ends = self.sentence_ends  # a long sentence: split once, bisect from then on
+        k = bisect_right(ends, pos)
+        return ends[k] if k < len(ends) else -1
+
     def mark_warning(self, pos: int) -> None:
-        self._warned.add(self.sentence_of(pos))
+        self._warned.add(self._sentence_id(pos))
 
     @property
     def n_warning_sentences(self) -> int:
         return len(self._warned)
 
     def in_warning(self, pos: int) -> bool:
-        return bool(self._warned) and self.sentence_of(pos) in self._warned
+        return bool(self._warned) and self._sentence_id(pos) in self._warned
 
 
 _HIT_I = itemgetter(1)
+_HIT_START = itemgetter(3)
 _HIT_J = itemgetter(2)
 
 
@@ -1426,20 +1549,23 @@ def _extract_small(an: Analysis) -> None:
 
 
 def _outside(hits: list[PhraseHit], spans: list[tuple[int, int]]) -> list[PhraseHit]:
-    """The hits not inside any of ``spans``.
+    """The hits (in text order) not inside any of ``spans``.
 
-    A hit ``(a, b)`` is inside a span ``(x, y)`` with ``x <= a`` and ``b <= y``: with the spans
-    sorted by start and a running maximum of their ends, that is one bisection per hit.
+    A hit ``(a, b)`` is inside a span ``(x, y)`` with ``x <= a`` and ``b <= y``: the hits
+    starting in ``[x, y)`` are one run of the list, found by bisection, and usually none.
     """
-    spans = sorted(spans)
-    starts = [x for x, _ in spans]
-    reach = list(accumulate((y for _, y in spans), max))
-    out = []
-    for h in hits:
-        k = bisect_right(starts, h.start) - 1
-        if k < 0 or reach[k] < h.end:
-            out.append(h)
-    return out
+    starts = list(map(_HIT_START, hits))
+    n = len(starts)
+    inside = set()
+    for x, y in spans:
+        k = bisect_left(starts, x)
+        while k < n and starts[k] < y:
+            if hits[k].end <= y:
+                inside.add(k)
+            k += 1
+    if not inside:
+        return hits
+    return [h for k, h in enumerate(hits) if k not in inside]
 
 
 def analyse(text: str) -> Analysis:
