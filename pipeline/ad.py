@@ -33,6 +33,9 @@ KNOWN_FIELDS = (
     "language",
     "contact",
 )
+# For ``Ad.from_record``: membership tests, and the fields read besides the text.
+_KNOWN = frozenset(KNOWN_FIELDS)
+_NAMED_FIELDS = tuple(k for k in KNOWN_FIELDS if k != "text")
 #: Guard against hostile input: one ad's text is cut at this many characters.
 MAX_TEXT_CHARS = 200_000
 
@@ -79,9 +82,10 @@ class Ad:
             text = "\n\n".join(p for p in parts if p)
         if not text.strip():
             raise AdFormatError("no 'text' (or 'title'/'description') in the record")
-        known = {k: _as_str(record.get(k)) or None for k in KNOWN_FIELDS if k != "text"}
-        ad_id = known.pop("id") or ""
-        extra = {k: v for k, v in record.items() if k not in KNOWN_FIELDS}
+        # Only the fields the record has: the others keep their default, None.
+        known = {k: _as_str(record[k]) or None for k in _NAMED_FIELDS if k in record}
+        ad_id = known.pop("id", None) or ""
+        extra = {k: v for k, v in record.items() if k not in _KNOWN}
         return cls(text=text, id=ad_id, extra=extra, **known)
 
     def to_record(self) -> dict[str, Any]:

@@ -71,11 +71,11 @@ def normalise_text(text: str) -> str:
 # scikit-learn's default token pattern: words of two or more letters or digits.
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 # For ``word_runs``: the ASCII bytes (deleted to see the other characters); ASCII word
-# characters kept and every other byte a space; and the bytes as "a" (small letter),
+# characters lower-cased and every other byte a space; and the bytes as "a" (small letter),
 # "A" (capital) or " ", to look for run-on seams cheaply.
 _ASCII = bytes(range(128))
 _ASCII_WORD_BYTES = bytes(
-    c if c < 128 and (chr(c).isalnum() or c == 95) else 32 for c in range(256)
+    ord(chr(c).lower()) if c < 128 and (chr(c).isalnum() or c == 95) else 32 for c in range(256)
 )
 _LETTER_CASE = bytes(97 if 97 <= c <= 122 else 65 if 65 <= c <= 90 else 32 for c in range(256))
 # Tokenised texts, kept only while training (see ``token_cache``): cross-validation fits the
@@ -107,9 +107,9 @@ def word_runs(text: str) -> list[str]:
     # No non-ASCII character is a word character, and none lower-cases to one or to ASCII
     # (true of every code point), so each one (all its UTF-8 bytes, or a lone surrogate's)
     # separates words just as ASCII punctuation does, before and after lower-casing.
-    raw = raw.translate(_ASCII_WORD_BYTES)
     # The run-on seams (see _RUN_ON), found by bytes.find: much faster than the regex here.
     cased = raw.translate(_LETTER_CASE)
+    raw = raw.translate(_ASCII_WORD_BYTES)
     seam = cased.find(b"aAa")
     if seam >= 0:
         parts, start = [], 0
@@ -119,7 +119,7 @@ def word_runs(text: str) -> list[str]:
             seam = cased.find(b"aAa", start)
         parts.append(raw[start:])
         raw = b" ".join(parts)
-    return raw.lower().decode("ascii").split()
+    return raw.decode("ascii").split()
 
 
 def word_ngrams(text: str) -> list[str]:
@@ -198,18 +198,12 @@ def ads_to_frame(ads: Sequence[Ad]) -> pd.DataFrame:
     Text fields the source does not have are "" (but an EMSCAD field that exists and is empty
     stays distinguishable from an absent one through ``None`` → NaN for the 0/1 flags).
     """
-    columns: dict[str, list[Any]] = {name: [] for name in FRAME_COLUMNS}
-    for ad in ads:
-        columns["text"].append(ad.text)
-        for name in TEXT_COLUMNS[1:]:
-            value = _field(ad, name)
-            columns[name].append(None if value is None else str(value))
-        for name in FLAG_COLUMNS:
-            columns[name].append(_flag(_field(ad, name)))
-    frame = pd.DataFrame(columns, columns=list(FRAME_COLUMNS))
+    columns: dict[str, Any] = {"text": [ad.text for ad in ads]}
+    for name in TEXT_COLUMNS[1:]:
+        columns[name] = [None if (v := _field(ad, name)) is None else str(v) for ad in ads]
     for name in FLAG_COLUMNS:
-        frame[name] = frame[name].astype(float)
-    return frame
+        columns[name] = np.array([_flag(_field(ad, name)) for ad in ads], dtype=float)
+    return pd.DataFrame(columns, columns=list(FRAME_COLUMNS))
 
 
 def _column(X: Any, name: str = "text") -> list[str]:

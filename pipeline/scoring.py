@@ -226,8 +226,9 @@ def _score_lines(
     return out, bad, flagged
 
 
-# ``json.dumps`` with these options builds a new encoder for every call.
-_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+# ``json.dumps`` with these options builds a new encoder for every call. A record (parsed
+# JSON plus new dicts and lists) cannot contain a cycle: not checking saves ~7 % of encoding.
+_encode = json.JSONEncoder(ensure_ascii=False, default=str, check_circular=False).encode
 
 
 def _chunks(stream: IO[str], size: int) -> Iterator[list[tuple[int, str]]]:

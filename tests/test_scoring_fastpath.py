@@ -267,3 +267,21 @@ def test_score_file_leaves_the_garbage_collector_as_it_found_it(model, tmp_path)
     thresholds, frozen = gc.get_threshold(), gc.get_freeze_count()
     score_file(source, tmp_path / "out.jsonl", model="champion", jobs=1)
     assert gc.get_threshold() == thresholds and gc.get_freeze_count() == frozen
+
+
+def test_the_model_frame_keeps_its_types_and_absent_fields_stay_none():
+    records = [
+        {"text": "Gaji 15jt", "id": None, "title": 5, "has_company_logo": "yes", "zz": [1]},
+        {"text": "Kerja", "company": "", "telecommuting": 1, "benefits": ""},
+    ]
+    ads = [Ad.from_record(r) for r in records]
+    assert ads[0].title == "5" and ads[0].company is None and ads[0].id.startswith("ad-")
+    assert ads[0].extra == {"has_company_logo": "yes", "zz": [1]}
+    assert ads[1].company is None and ads[1].extra == {"telecommuting": 1, "benefits": ""}
+    for chunk in (ads, []):
+        frame = ads_to_frame(chunk)
+        assert [str(t) for t in frame.dtypes[-3:]] == ["float64"] * 3
+    frame = ads_to_frame(ads)
+    assert frame["has_company_logo"].tolist()[0] == 1.0
+    assert np.isnan(frame["has_questions"]).all()
+    assert frame["benefits"].isna().tolist() == [True, False]
