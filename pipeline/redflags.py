@@ -22,8 +22,8 @@ from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from itertools import compress
-from operator import attrgetter, itemgetter, not_
+from itertools import chain, compress, repeat
+from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
 from pipeline.extract import (
@@ -90,12 +90,13 @@ class Flag:
         return POINTS.get(self.severity, 0)
 
     def to_dict(self) -> dict[str, Any]:
+        evidence = self.evidence
         out: dict[str, Any] = {
             "id": self.id,
             "family": self.family,
             "severity": self.severity,
-            "evidence": self.evidence[0].text if self.evidence else "",
-            "spans": [[e.start, e.end] for e in self.evidence],
+            "evidence": evidence[0].text if evidence else "",
+            "spans": [[start, end] for start, end, _ in evidence],
             "description": self.description,
             "mitigating": self.mitigating,
         }
@@ -537,6 +538,9 @@ class Ctx:
     """Per-ad view the rules read: hits by key (warnings and negation already applied) and
     views of the extracted fields, computed once and shared by the rules."""
 
+    __slots__ = ("an", "ex", "nt", "raw", "span", "warned", "contacts", "official_urls",
+                 "doc_warning", "dests", "_jobs", "fees", "visit_visas", "overseas", "_ok")  # fmt: skip
+
     def __init__(self, an: Analysis) -> None:
         self.an = an
         ex = self.ex = an.extraction
@@ -547,15 +551,16 @@ class Ctx:
         self.warned = an.n_warning_sentences > 0
         # (most fields are empty in most ads: the tests for emptiness skip the comprehensions)
         #: phone numbers (not official ones), WhatsApp links and Telegram handles
-        self.contacts: list[Item] = (
-            [p for p in ex.phones if not p.attrs.get("official")] if ex.phones else []
-        )
+        phones = ex.phones
+        contacts = [p for p in phones if not p.attrs.get("official")] if phones else []
+        official_phone = len(contacts) < len(phones)  # the phones left out are official
         if ex.whatsapp:
-            self.contacts += [w for w in ex.whatsapp if w.attrs.get("link")]
-        self.contacts += ex.telegram
+            contacts += [w for w in ex.whatsapp if w.attrs.get("link")]
+        contacts += ex.telegram
+        self.contacts: list[Item] = contacts
         self.official_urls = [u for u in ex.urls if u.attrs.get("official")] if ex.urls else []
-        official_ref = bool(self.official_urls) or any(p.attrs.get("official") for p in ex.phones)
-        warning = self.doc_warning = _reads_as_warning(an, bool(self.contacts), official_ref)
+        official_ref = bool(self.official_urls) or official_phone
+        warning = self.doc_warning = _reads_as_warning(an, bool(contacts), official_ref)
         # the field views below are empty when the whole text is a warning
         self.dests: list[Item] = [] if warning else ex.destinations
         self._jobs: dict[str, list[Item]] = {}
@@ -881,15 +886,16 @@ def _d3(c: Ctx) -> list[Span]:
     return c.ev_hits("debt")
 
 
+_BENEFITS = ("benefit_ticket", "benefit_visa", "benefit_housing", "benefit_food",
+             "benefit_transport", "pocket_money")  # fmt: skip
+
+
 def _d4(c: Ctx) -> list[Span]:
     if c.hits("bundle"):
         return c.ev_hits("bundle")
-    kinds = [
-        k
-        for k in ("benefit_ticket", "benefit_visa", "benefit_housing", "benefit_food",
-                  "benefit_transport", "pocket_money")
-        if c.hits(k)
-    ]  # fmt: skip
+    kinds = [k for k in _BENEFITS if k in c.raw]
+    if len(kinds) >= 3:  # (the hits kept are some of these: fewer kinds cannot make three)
+        kinds = [k for k in kinds if c.hits(k)]
     # the kinds first: "free" is negatable, so the dearer test
     if len(kinds) >= 3 and c.hits("benefit_free"):
         return c.ev_hits(*kinds)
@@ -1200,24 +1206,25 @@ RULES: tuple[Rule, ...] = (
 
 RULES_BY_ID = {r.id: r for r in RULES}
 
-#: What each rule reads (lexicon keys, or "@field" for extracted fields). A rule whose inputs
-#: are all absent cannot fire, so it is not called: most ads touch few of the 58 rules.
+#: What each rule reads (lexicon keys, "@field" for extracted fields, "@job:category" for job
+#: items of a category outside a warning text). A rule whose inputs are all absent cannot fire,
+#: so it is not called: most ads touch few of the 58 rules.
 RULE_NEEDS: dict[str, tuple[str, ...]] = {
     "A1_scam_hub_destination": ("@destinations",),
     "A2_non_placement_destination": ("@destinations",),
     "A3_transit_bait_route": ("pickup",),
-    "A4_me_domestic_moratorium": ("@destinations",),
+    "A4_me_domestic_moratorium": ("@job:domestic", "@job:care"),
     "A5_irregular_crossing": ("irregular_crossing", "@transits"),
     "A6_vague_destination": ("vague_destination", "@destinations"),
     "A7_transit_point": ("@transits",),
     "A8_volume_destination": ("@destinations",),
-    "B1_scam_role": ("@job_types",),
+    "B1_scam_role": ("@job:scam_role",),
     "B2_indonesian_language_required": ("indonesian_required",),
     "B3_vague_job_description": ("vague_job",),
     "B4_chinese_employer_mandarin": ("chinese_employer",),
-    "B5_fishing_crew_unspecified": ("@job_types",),
-    "B6_internship_with_pay_or_fee": ("@job_types",),
-    "B7_entertainment_role": ("@job_types",),
+    "B5_fishing_crew_unspecified": ("@job:fishing_crew",),
+    "B6_internship_with_pay_or_fee": ("@job:internship",),
+    "B7_entertainment_role": ("@job:entertainment",),
     "C1_salary_outlier": ("@money",),
     "C2_commission_target_pay": ("commission",),
     "C3_vague_high_income": ("vague_income",),
@@ -1258,11 +1265,12 @@ RULE_NEEDS: dict[str, tuple[str, ...]] = {
     "J5_excessive_hours": ("long_days", "hours"),
     "K1_secrecy": ("secrecy",),
     "K3_coded_work": ("coded_work",),
-    "L1_licensed_p3mi_claimed": ("@companies",),
+    "L1_licensed_p3mi_claimed": ("@permits", "p3mi_claim"),  # and a company named
     "L2_job_order_number": ("@permits",),
     "L3_official_portal": ("@urls", "official_portal"),
     "L4_procedural_language": ("@visas", "procedural"),
-    "L5_placement_country_formal_job": ("@destinations",),
+    "L5_placement_country_formal_job": ("@job:factory", "@job:construction", "@job:hospitality",
+                                        "@job:healthcare", "@job:care", "@job:agriculture"),
 }  # fmt: skip
 
 
@@ -1273,8 +1281,36 @@ def _code(rule_id: str) -> str:
 
 #: a rule without declared inputs is always called
 _ALWAYS = "*"
-_RULE_PLAN = tuple((r, _code(r.id), r.mitigating) for r in RULES)
-_RULE_INPUTS = tuple(frozenset(RULE_NEEDS.get(r.id, (_ALWAYS,))) for r in RULES)
+
+#: per rule: its taxonomy code and its flags' attributes, the evidence aside (in field order)
+_RULE_PLAN = tuple(
+    (
+        r,
+        _code(r.id),
+        {
+            "id": r.id,
+            "family": r.family,
+            "severity": r.severity,
+            "feeds": r.feeds,
+            "evidence": (),
+            "description": r.description,
+            "mitigating": r.mitigating,
+        },
+    )
+    for r in RULES
+)
+
+
+def _readers() -> dict[str, tuple[int, ...]]:
+    """Per input of :data:`RULE_NEEDS`: the positions in :data:`RULES` of the rules reading it."""
+    out: dict[str, list[int]] = {}
+    for i, r in enumerate(RULES):
+        for need in RULE_NEEDS.get(r.id, (_ALWAYS,)):
+            out.setdefault(need, []).append(i)
+    return {need: tuple(rules) for need, rules in out.items()}
+
+
+_READERS = _readers()
 _FIELD_KEYS = tuple("@" + name for name in FIELD_NAMES)
 _field_values = attrgetter(*FIELD_NAMES)
 
@@ -1329,6 +1365,7 @@ def _patterns(codes: set[str], travel: bool) -> list[str]:
 _START, _END = itemgetter(0), itemgetter(1)
 # builds a NamedTuple without its Python-level __new__ (half the cost)
 _new_tuple = tuple.__new__
+_new_object = object.__new__
 
 
 def _evidence(spans: list[Span], original: str) -> tuple[Evidence, ...]:
@@ -1436,30 +1473,28 @@ def _assess_analysis(an: Analysis) -> Assessment:
     ctx = Ctx(an)
     ex = an.extraction
     original = an.nt.original
-    present = set(ctx.raw)
-    present.update(compress(_FIELD_KEYS, _field_values(ex)))
-    present.add(_ALWAYS)
+    present = chain(
+        ctx.raw,
+        compress(_FIELD_KEYS, _field_values(ex)),
+        map("@job:".__add__, ctx._jobs),
+        (_ALWAYS,),
+    )
+    # only the rules reading an input present, in their order (looked up in C, no Python loop)
+    chosen = set(chain.from_iterable(map(_READERS.get, present, repeat(()))))
     flags: list[Flag] = []
     codes: set[str] = set()  # taxonomy codes of the flags
-    # only the rules with an input present (chosen by set operations in C, not a Python loop)
-    for rule, code, mitigating in compress(
-        _RULE_PLAN, map(not_, map(present.isdisjoint, _RULE_INPUTS))
-    ):
+    for i in sorted(chosen):
+        rule, code, attrs = _RULE_PLAN[i]
         spans = rule.func(ctx)
         if spans:
             evidence = _evidence(spans, original)
             if evidence:
-                flags.append(
-                    Flag(
-                        rule.id,
-                        rule.family,
-                        rule.severity,
-                        rule.feeds,
-                        evidence,
-                        rule.description,
-                        mitigating,
-                    )
-                )
+                # the Flag filled in one step: the frozen dataclass's __init__ sets each field
+                # through object.__setattr__, which costs three times as much
+                flag = _new_object(Flag)
+                flag.__dict__.update(attrs)
+                flag.__dict__["evidence"] = evidence
+                flags.append(flag)
                 codes.add(code)
     travel = ctx.travel_logistics()
     patterns = _patterns(codes, travel)
