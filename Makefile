@@ -44,6 +44,7 @@ model: $(VENV)/.installed ## retrain the shipped default model from data/seed (b
 
 bench: $(VENV)/.installed-test ## run the benchmarks (each prints one JSON line at the end)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@echo "== benchmarks/score_bench.py --shape typical"; $(BIN)/python benchmarks/score_bench.py --shape typical
 
 lint: $(VENV)/.installed-test ## ruff check and format check
 	$(BIN)/ruff check pipeline scrapers tests benchmarks

@@ -10,7 +10,7 @@ same label (so the red-flag rules have real work to do), trains the plain baseli
 and records each process tree's CPU seconds (so ``cores_used`` = CPU / wall shows whether both
 cores worked) and its sampled peak resident memory. Prints one JSON object last.
 
-    python benchmarks/score_bench.py [--ads 50000] [--model DIR]
+    python benchmarks/score_bench.py [--ads 50000] [--model DIR] [--shape dense|typical]
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.extract_bench import FILLER_EN, FILLER_ID  # noqa: E402
 from pipeline.datasets import load_labelled  # noqa: E402
 from pipeline.paths import SEED_DIR  # noqa: E402
 
@@ -69,9 +70,13 @@ def _own_phones(text: str, rng: random.Random) -> str:
     return _PHONE.sub(redraw, text)
 
 
-def generate_ads(n: int, size: int = 1300, seed: int = 7) -> list[dict]:
-    """``n`` labelled ads of about ``size`` characters, each a different mix of seed ads of
-    one label (positives with positives, legit with legit), with phone numbers of its own."""
+def generate_ads(n: int, size: int = 1300, seed: int = 7, shape: str = "dense") -> list[dict]:
+    """``n`` labelled ads of about ``size`` characters with phone numbers of their own.
+
+    ``dense`` (the default, a worst case for the rules): each a different mix of seed ads of
+    one label, positives with positives, legit with legit, so an ad carries several ads' worth
+    of phones, amounts and flags. ``typical``: one seed ad followed by neutral job-description
+    text (extract_bench's filler), the usual shape of a 1.3 KB post."""
     data = load_labelled(SEED_DIR)
     pools = {
         label: [ad.text for ad, y in zip(data.ads, data.y, strict=True) if y == label]
@@ -83,7 +88,10 @@ def generate_ads(n: int, size: int = 1300, seed: int = 7) -> list[dict]:
         label = 1 if rng.random() < 0.5 else 0
         parts, length = [], 0
         while length < size:
-            text = rng.choice(pools[label])
+            if shape == "typical" and parts:
+                text = FILLER_EN if rng.random() < 0.3 else FILLER_ID
+            else:
+                text = rng.choice(pools[label])
             parts.append(text)
             length += len(text) + 2
         text = "\n\n".join(parts)[: size + 200]
@@ -139,6 +147,12 @@ def main() -> None:
         help="Waspada model (alias, version or dir); default: train one on the seed corpus",
     )
     parser.add_argument("--jobs", type=int, default=None)
+    parser.add_argument(
+        "--shape",
+        choices=("dense", "typical"),
+        default="dense",
+        help="dense: seed ads run together (default, worst case); typical: one ad + filler",
+    )
     args = parser.parse_args()
 
     import joblib
@@ -147,7 +161,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        ads = generate_ads(args.ads)
+        ads = generate_ads(args.ads, shape=args.shape)
         source = tmp_path / "ads.jsonl"
         with open(source, "w", encoding="utf-8") as handle:
             for ad in ads:
@@ -197,6 +211,7 @@ def main() -> None:
     result = {
         "benchmark": "score",
         "ads": len(ads),
+        "shape": args.shape,
         "mean_ad_bytes": round(mean_bytes),
         "cores": psutil.cpu_count(),
         "baseline": {**base, "ads_per_s": round(len(ads) / base["seconds"])},

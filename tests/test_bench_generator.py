@@ -1,0 +1,42 @@
+"""The scoring benchmark's ad generator: the figures in the README rest on what it makes."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pytest
+
+from benchmarks.extract_bench import FILLER_EN, FILLER_ID
+from benchmarks.score_bench import _PHONE, generate_ads
+
+
+@pytest.mark.parametrize("shape", ["dense", "typical"])
+def test_ads_are_about_1_3_kb_of_both_labels(shape):
+    ads = generate_ads(200, shape=shape)
+    sizes = [len(ad["text"]) for ad in ads]
+    assert min(sizes) >= 1000 and max(sizes) <= 1300
+    assert {ad["label"] for ad in ads} == {0, 1}
+    assert len({ad["id"] for ad in ads}) == len(ads)
+
+
+def test_typical_ads_are_one_seed_ad_and_filler():
+    ads = generate_ads(100, shape="typical")
+    with_filler = [
+        ad for ad in ads if FILLER_ID[:40] in ad["text"] or FILLER_EN[:40] in ad["text"]
+    ]
+    assert len(with_filler) >= 90  # a seed ad longer than the target size needs no filler
+    dense = generate_ads(100, shape="dense")
+    assert not any(FILLER_ID[:40] in ad["text"] for ad in dense)
+
+
+def test_every_ad_has_phone_numbers_of_its_own():
+    numbers = Counter(
+        re.sub(r"\D", "", m.group())
+        for ad in generate_ads(500)
+        for m in _PHONE.finditer(ad["text"])
+    )
+    assert sum(numbers.values()) > 300  # the seed ads do carry numbers
+    # short service numbers ("0800-1000") keep all their digits; real ones are redrawn
+    repeated = {n for n, count in numbers.items() if count > 3 and len(n) > 9}
+    assert not repeated
