@@ -31,7 +31,7 @@ from typing import Any
 
 from pipeline import WaspadaError
 from pipeline.ad import Ad, AdFormatError
-from pipeline.store import LABELS, POSITIVE_LABELS
+from pipeline.labels import LABELS, POSITIVE_LABELS
 
 FORMATS = ("jsonl", "csv", "emscad", "seed")
 EMSCAD_TEXT_FIELDS = ("title", "company_profile", "description", "requirements", "benefits")

@@ -27,12 +27,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from pipeline import WaspadaError
 from pipeline.ad import Ad
+from pipeline.labels import LABELS
 from pipeline.paths import default_db_url
 
 SCHEMA_VERSION = 1
-#: Decision labels reviewers can give; the first three are "needs action" (label 1).
-LABELS = ("tppo", "nonprocedural", "fee_fraud", "legit", "unsure")
-POSITIVE_LABELS = frozenset(LABELS[:3])
 
 
 class ClaimLostError(WaspadaError):

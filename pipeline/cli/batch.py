@@ -11,7 +11,7 @@ import click
 from pipeline import WaspadaError
 from pipeline.cli.options import config_option, db_option
 from pipeline.config import load_config
-from pipeline.store import LABELS, Store
+from pipeline.labels import LABELS
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,8 @@ def queue_command(db_url: str | None, status: str, limit: int, as_json: bool) ->
         waspada queue --limit 10
         waspada queue --status all --json > queue.jsonl
     """
+    from pipeline.store import Store
+
     with Store(db_url) as store:
         entries = store.queue(status=None if status == "all" else status, limit=limit)
         counts = store.queue_counts()
@@ -119,6 +121,8 @@ def review(
         waspada review --reviewer ani
         waspada review --reviewer ani --ad ad-3f2a9c0d1e2b4a5c --label legit --note "resmi, SIP2MI cocok"
     """
+    from pipeline.store import Store
+
     with Store(db_url) as store:
         if ad_id or label:
             if not (ad_id and label):

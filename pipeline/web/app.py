@@ -31,7 +31,8 @@ from flask import (
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from pipeline import WaspadaError
-from pipeline.store import LABELS, ClaimLostError, Store
+from pipeline.labels import LABELS
+from pipeline.store import ClaimLostError, Store
 from pipeline.web import queries, view
 
 log = logging.getLogger(__name__)
