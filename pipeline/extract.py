@@ -1038,7 +1038,8 @@ def _negated_after(tokens: Tokens, j: int) -> bool:
     return any(nxt[: len(neg)] == neg for neg in _AFTER_NEGATORS)
 
 
-_SENT_END_RE = re.compile(r"[.!?\n]+")
+#: where a sentence ends (a run of stops or line breaks), for Analysis and the rules
+SENTENCE_END_RE = re.compile(r"[.!?\n]+")
 # how far Analysis looks for the end of a sentence before splitting the whole text instead
 # (bounded, so many lookups in a long text without punctuation stay linear)
 _SENTENCE_LOOKAHEAD = 300
@@ -1094,21 +1095,16 @@ class Analysis:
     @property
     def sentence_ends(self) -> list[int]:
         if self._ends is None:
-            self._ends = list(map(_MATCH_END, _SENT_END_RE.finditer(self.nt.text)))
+            self._ends = list(map(_MATCH_END, SENTENCE_END_RE.finditer(self.nt.text)))
         return self._ends
-
-    def sentence_of(self, pos: int) -> int:
-        """Index of the sentence holding text position ``pos``."""
-        return bisect_right(self.sentence_ends, pos)
 
     def _sentence_id(self, pos: int) -> int:
         """The end of the sentence holding ``pos`` (-1 for the last one): one id per sentence,
-        as :meth:`sentence_of`, usually found by looking ahead a little instead of splitting the
-        whole text."""
+        usually found by looking ahead a little instead of splitting the whole text."""
         if self._ends is None:
             text = self.nt.text
             limit = pos + _SENTENCE_LOOKAHEAD
-            m = _SENT_END_RE.search(text, pos, limit)
+            m = SENTENCE_END_RE.search(text, pos, limit)
             if m is None and limit >= len(text):
                 return -1
             if m is not None and m.end() < limit:  # a run of marks cut at ``limit`` may go on

@@ -718,7 +718,6 @@ class PhraseMatcher:
             }
             longer = by_second if by_second or wl else None
             self._entries[w] = (self._single.get(w, []), longer, list(map(_cand, wl)))
-        self.first_words = frozenset(self._entries)
 
     def find(self, tokens: Tokens) -> list[PhraseHit]:
         words = tokens.words
