@@ -457,42 +457,7 @@ class MetaFeatures(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "feature_names_")
         _check_input(self, X, fitting=False)
         frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame({"text": _column(X)})
-        n = len(frame)
-
-        def get(name: str) -> list[Any]:
-            return frame[name].tolist() if name in frame.columns else [None] * n
-
-        blocks: list[np.ndarray] = []
-        if "flags" in self.include:
-            flags = np.column_stack([np.asarray(get(c), dtype=float) for c in FLAG_COLUMNS])
-            blocks += [np.nan_to_num(flags, nan=0.0), np.isnan(flags).astype(float)]
-        if "missing" in self.include:
-            missing = [
-                [_is_empty(v) for v in get("company")],
-                *(
-                    [not _absent(v) and _is_empty(v) for v in get(c)]
-                    for c in ("company_profile", "requirements", "benefits")
-                ),
-                [_is_empty(v) for v in get("title")],
-                [not _is_empty(v) for v in get("salary")],
-            ]
-            blocks.append(np.array(missing, dtype=float).T.reshape(n, -1))
-        if "contact" in self.include:
-            contacts = [("" if _is_empty(v) else str(v).lower()) for v in get("contact")]
-            blocks.append(
-                np.array(
-                    [
-                        [bool(p.search(c)) if c else False for p in _CONTACTS.values()]
-                        for c in contacts
-                    ],
-                    dtype=float,
-                ).reshape(n, len(_CONTACTS))
-            )
-        if "shape" in self.include:
-            blocks.append(
-                np.array([_shape(t) for t in _column(frame, "text")], dtype=float).reshape(n, 4)
-            )
-        return np.hstack(blocks) if blocks else np.zeros((n, 0))
+        return meta_matrix(frame, self.include)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "feature_names_")
@@ -506,28 +471,32 @@ class MetaFeatures(TransformerMixin, BaseEstimator):
 
 
 def meta_matrix(frame: pd.DataFrame, include: tuple[str, ...] = META_GROUPS) -> np.ndarray:
-    """``MetaFeatures(include).transform(frame)`` for a frame with every column of
-    :data:`FRAME_COLUMNS`, with the shape cues counted over all texts at once: the scoring
-    fast path (equal to the bit, see tests/test_scoring_fastpath.py)."""
+    """The metadata block of :class:`MetaFeatures` for ``frame`` (a column the frame lacks
+    counts as absent), without the estimator checks: ``transform`` and the scoring fast path
+    both use it. The shape cues are counted over all texts at once."""
     n = len(frame)
+
+    def get(name: str) -> list[Any]:
+        return frame[name].tolist() if name in frame.columns else [None] * n
+
     blocks: list[np.ndarray] = []
     if "flags" in include:
-        flags = np.column_stack([np.asarray(frame[c].tolist(), dtype=float) for c in FLAG_COLUMNS])
+        flags = np.column_stack([np.asarray(get(c), dtype=float) for c in FLAG_COLUMNS])
         blocks += [np.nan_to_num(flags, nan=0.0), np.isnan(flags).astype(float)]
     if "missing" in include:
         missing = [
-            list(map(_is_empty, frame["company"].tolist())),
+            list(map(_is_empty, get("company"))),
             *(
-                [not _absent(v) and _is_empty(v) for v in frame[c].tolist()]
+                [not _absent(v) and _is_empty(v) for v in get(c)]
                 for c in ("company_profile", "requirements", "benefits")
             ),
-            list(map(_is_empty, frame["title"].tolist())),
-            [not _is_empty(v) for v in frame["salary"].tolist()],
+            list(map(_is_empty, get("title"))),
+            [not _is_empty(v) for v in get("salary")],
         ]
         blocks.append(np.array(missing, dtype=float).T.reshape(n, -1))
     if "contact" in include:
         kinds = np.zeros((n, len(_CONTACTS)))
-        for i, value in enumerate(frame["contact"].tolist()):
+        for i, value in enumerate(get("contact")):
             if not _is_empty(value):
                 contact = str(value).lower()
                 kinds[i] = [bool(p.search(contact)) for p in _CONTACTS.values()]
