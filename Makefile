@@ -39,7 +39,7 @@ test: $(VENV)/.installed-test ## install the test extras and run the whole suite
 	$(BIN)/ruff check pipeline scrapers tests benchmarks
 	$(BIN)/pytest -q
 
-model: $(VENV)/.installed ## retrain the shipped default model from data/seed (bit-for-bit reproducible)
+model: $(VENV)/.installed ## retrain the shipped default model from data/seed (bit-for-bit on the same machine)
 	$(BIN)/waspada train --data data/seed --promote force --note "shipped default, trained from data/seed by make model"
 
 bench: $(VENV)/.installed-test ## run the benchmarks (each prints one JSON line at the end)
