@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from itertools import accumulate, compress
 from typing import NamedTuple
 
+import numpy as np
+
 #: Hostile input guard: analysis reads at most this many characters of an ad.
 MAX_ANALYSE_CHARS = 60_000
 
@@ -181,11 +183,12 @@ _CHAR_CACHE_MAX = 20_000
 
 
 def _fold_char(c: str) -> str:
-    """Fold one non-ASCII character to zero or more characters (cached)."""
+    """Fold one non-ASCII or ASCII control character to zero or more characters (cached)."""
     hit = _CHAR_CACHE.get(c)
     if hit is not None:
         return hit
-    out = _HOMOGLYPHS.get(c)
+    # an ASCII character here is a control (see _FOLD_SPLIT_RE): a space, as in _no_controls
+    out = " " if c.isascii() else _HOMOGLYPHS.get(c)
     if out is None:
         cat = unicodedata.category(c)
         if cat == "Cs":
@@ -216,6 +219,9 @@ def _fold_char(c: str) -> str:
 
 # "x x*" rather than "x+": a pattern that starts with a plain class lets ``re`` skip ASCII fast
 _NON_ASCII_SPLIT_RE = re.compile(r"([^\x00-\x7f][^\x00-\x7f]*)")
+# runs of the characters _fold_char folds: non-ASCII and ASCII controls but "\n" (one scan
+# finds both, instead of one for controls and one for non-ASCII)
+_FOLD_SPLIT_RE = re.compile(r"([^\n\x20-\x7e][^\n\x20-\x7e]*)")
 _RUN_CACHE: dict[str, str | None] = {}
 
 
@@ -324,10 +330,9 @@ class OffsetMap:
 
 def _fold(original: str) -> tuple[str, OffsetMap | None]:
     """Fold ``original``; return (folded, map), ``None`` meaning identity."""
-    original = _no_controls(original)
     if original.isascii():
-        return original.lower(), None
-    parts = _NON_ASCII_SPLIT_RE.split(original)  # [ASCII, run, ASCII, run, ..., ASCII]
+        return _no_controls(original).lower(), None
+    parts = _FOLD_SPLIT_RE.split(original)  # [plain ASCII, run, plain ASCII, ..., plain ASCII]
     folded_runs = list(map(_fold_run, parts[1::2]))
     omap = OffsetMap()
     if None in folded_runs:
@@ -518,6 +523,50 @@ def _tokens_from_parts(parts: list[str]) -> Tokens:
     return Tokens(parts[1::2], acc[:-1:2], acc[1::2])
 
 
+# every ASCII character but [0-9a-z] -> " " (in lower-case ASCII text: the separators)
+_ASCII_SEPARATORS = str.maketrans(
+    {i: " " for i in range(128) if not ("0" <= chr(i) <= "9" or "a" <= chr(i) <= "z")}
+)
+#: below this length the fixed cost of the numpy calls in _scan_tokens exceeds their savings
+_SHORT_TEXT = 64
+
+
+def _scan_tokens(folded: str) -> Tokens:
+    """Tokens of lower-case text, as ``_tokens_from_parts(_TOKEN_SPLIT_RE.split(folded))``.
+
+    ``re.split`` and the running sums cost about a microsecond per token; here the work is in
+    C: numpy finds where "is a token character" flips, ``str.split`` cuts the words.
+    """
+    # an ASCII stand-in of the same length and token boundaries (folded text has few non-ASCII)
+    parts = [folded] if folded.isascii() else _NON_ASCII_SPLIT_RE.split(folded)
+    runs = parts[1::2]  # [ASCII, run, ASCII, run, ..., ASCII]
+    parts[1::2] = map(_ascii_stand_in, runs)
+    spaced = "".join(parts).translate(_ASCII_SEPARATORS)
+    # " " padding at both ends: every token has a flip before and after it
+    is_token = np.frombuffer(f" {spaced} ".encode("ascii"), np.uint8) != 32
+    flips = np.flatnonzero(is_token[1:] != is_token[:-1]).tolist()
+    tokens = Tokens(spaced.split(), flips[0::2], flips[1::2])
+    if runs:
+        _restore_non_ascii(folded, tokens, parts)
+    return tokens
+
+
+def _ascii_stand_in(run: str) -> str:
+    """A run of non-ASCII characters in ASCII: "a" for a letter or digit (``[^\\W_]``), else " "."""
+    return "".join("a" if c.isalnum() else " " for c in run)
+
+
+def _restore_non_ascii(folded: str, tokens: Tokens, parts: list[str]) -> None:
+    """Give the words that hold a stand-in (``parts[1::2]``) their characters from ``folded``."""
+    words, starts, ends = tokens.words, tokens.starts, tokens.ends
+    offsets = list(accumulate(map(len, parts), initial=0))
+    for a, b in zip(offsets[1:-1:2], offsets[2::2], strict=True):  # the span of each run
+        k = bisect_right(ends, a)  # the first token ending after the run starts
+        while k < len(words) and starts[k] < b:
+            words[k] = folded[starts[k] : ends[k]]
+            k += 1
+
+
 def tokenize(text: str) -> Tokens:
     """Word tokens (letters and digits) of ``text`` with their offsets."""
     return _tokens_from_parts(_TOKEN_SPLIT_RE.split(text))
@@ -531,9 +580,11 @@ def _expand(folded: str) -> tuple[str, Tokens]:
     ``negeri``; every token keeps the span of the characters it came from, so nothing needs a
     second offset map and the text is never rebuilt.
     """
-    splitter = _TOKEN_SPLIT_ASCII_RE if folded.isascii() else _TOKEN_SPLIT_RE
-    parts = splitter.split(folded)  # [sep, tok, sep, tok, ..., sep]
-    tokens = _tokens_from_parts(parts)
+    if len(folded) >= _SHORT_TEXT:
+        tokens = _scan_tokens(folded)
+    else:
+        splitter = _TOKEN_SPLIT_ASCII_RE if folded.isascii() else _TOKEN_SPLIT_RE
+        tokens = _tokens_from_parts(splitter.split(folded))  # [sep, tok, sep, ..., sep]
     words, starts, ends = tokens.words, tokens.starts, tokens.ends
     text = folded
     # set operations and compress() keep the per-token work in C
@@ -543,9 +594,7 @@ def _expand(folded: str) -> tuple[str, Tokens]:
         maybe = {words[bisect_right(starts, i) - 1] for i in digits}
         fixes = {w: u for w in maybe if (u := _unleet_word(w)) is not None}
         if fixes:
-            parts = [fixes.get(p, p) for p in parts]
-            text = "".join(parts)
-            words[:] = parts[1::2]  # same lengths: the offsets hold
+            text = _unleet_text(folded, tokens, fixes)
     wanted = _SHORTHAND_KEYS.intersection(words)
     if _has_glued_unit(folded):
         wanted = wanted.union(w for w in words if w[0] in _DIGITS and w[-1].isalpha())
@@ -595,6 +644,21 @@ def _expand(folded: str) -> tuple[str, Tokens]:
     ns += starts[last:]
     ne += ends[last:]
     return text, Tokens(nw, ns, ne)
+
+
+def _unleet_text(folded: str, tokens: Tokens, fixes: dict[str, str]) -> str:
+    """``folded`` with the words in ``fixes`` replaced, in ``tokens.words`` too (same lengths:
+    the offsets hold)."""
+    words, starts = tokens.words, tokens.starts
+    pieces: list[str] = []
+    pos = 0
+    for k in compress(range(len(words)), map(fixes.__contains__, words)):
+        fixed = fixes[words[k]]
+        pieces += (folded[pos : starts[k]], fixed)
+        words[k] = fixed
+        pos = tokens.ends[k]
+    pieces.append(folded[pos:])
+    return "".join(pieces)
 
 
 @dataclass(frozen=True)
