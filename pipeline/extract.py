@@ -15,7 +15,7 @@ import json
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -86,10 +86,14 @@ class Item:
     def __init__(
         self, value: str, start: int, end: int, text: str, attrs: dict[str, Any] | None = None
     ) -> None:
-        # a few dozen items per ad: one dict update, not the dataclass's five frozen setattrs
-        self.__dict__.update(
-            value=value, start=start, end=end, text=text, attrs={} if attrs is None else attrs
-        )
+        # a few dozen items per ad: plain stores into the instance dict, not the dataclass's
+        # five frozen setattrs (nor a keyword call to dict.update, which builds a dict first)
+        d = self.__dict__
+        d["value"] = value
+        d["start"] = start
+        d["end"] = end
+        d["text"] = text
+        d["attrs"] = {} if attrs is None else attrs
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -1023,6 +1027,19 @@ def _list_negated(t: str, tokens: Tokens, i: int) -> bool:
     return any(tokens.words[x] in _NEGATORS for x in range(max(0, k - 4), k + 1))
 
 
+def _may_negate_list(t: str, tokens: Tokens) -> bool:
+    """Can :func:`_list_negated` be true anywhere in ``t``? Only after a colon with a negator
+    among the five tokens ending at the token before it (an ad has a few colons at most)."""
+    starts, words = tokens.starts, tokens.words
+    colon = t.find(":")
+    while colon >= 0:
+        k = bisect_right(starts, colon) - 1
+        if not _NEGATORS.isdisjoint(words[max(0, k - 4) : k + 1]):
+            return True
+        colon = t.find(":", colon + 1)
+    return False
+
+
 _AFTER_NEGATORS = (("not", "required"), ("not", "needed"), ("tidak", "perlu"), ("tidak", "ada"),
                    ("tidak", "diperlukan"), ("tidak", "wajib"), ("is", "not"), ("not",), ("nggak",),
                    ("tidak",))  # fmt: skip
@@ -1078,19 +1095,34 @@ class Analysis:
     extraction: Extraction
     _ends: list[int] | None = None
     _warned: set[int] = field(default_factory=set)
-    _kinds: dict[str, list[PhraseHit]] | None = None
+    #: hits grouped by key, each list in text order
+    by_key: dict[str, list[PhraseHit]] = field(init=False)
+    _kinds: dict[str, list[PhraseHit]] = field(init=False)
+    #: can a negated list occur in this ad (see :meth:`negated`); found on first use
+    _negated_lists: bool | None = None
 
-    @cached_property
-    def by_key(self) -> dict[str, list[PhraseHit]]:
-        """Hits grouped by key, each list in text order."""
-        keyed, self._kinds = _group_hits(self.hits)  # one pass for both groupings
-        return keyed
+    def __post_init__(self) -> None:
+        # every ad needs the groupings at once: made here, one pass for both (a lazy property
+        # would cost more than it saves)
+        self.by_key, self._kinds = _group_hits(self.hits)
 
     def kind(self, prefix: str) -> list[PhraseHit]:
         """Hits whose key is ``prefix:...`` ("country", "visa", "job", "fee", "cue")."""
-        if self._kinds is None:
-            self._kinds = _group_hits(self.hits)[1]
         return self._kinds.get(prefix, [])
+
+    def negated(self, i: int, window: int = 3) -> bool:
+        """:func:`negated` for token ``i`` of this ad.
+
+        Most ads negate no list ("tidak ada: ..."), and then only a negator among the
+        ``window`` tokens before ``i`` can negate it: most tokens asked about need no look at
+        the text around them.
+        """
+        lists = self._negated_lists
+        if lists is None:
+            lists = self._negated_lists = _may_negate_list(self.nt.text, self.tokens)
+        if not lists and _NEGATORS.isdisjoint(self.tokens.words[max(0, i - window) : i]):
+            return False
+        return negated(self.nt.text, self.tokens, i, window)
 
     @property
     def sentence_ends(self) -> list[int]:
@@ -1142,7 +1174,6 @@ _KH_KEYS = ("country:Cambodia", "city:Sihanoukville", "city:Bavet", "city:Phnom 
 
 def _extract_lexicon(an: Analysis) -> None:
     nt, tokens, ex = an.nt, an.tokens, an.extraction
-    t = nt.text
     words = tokens.words
 
     # places: longest match wins where hits overlap
@@ -1161,7 +1192,7 @@ def _extract_lexicon(an: Analysis) -> None:
         if kind == "transit":
             ex.transits.append(_item(nt, name, start, end, attrs.copy()))
             continue
-        warn = an.in_warning(start) or negated(t, tokens, i, 2)
+        warn = an.in_warning(start) or an.negated(i, 2)
         target = ex.warned_places if warn else ex.destinations
         target.append(
             _item(nt, attrs["country"], start, end, {"kind": kind, "name": name, **attrs})
@@ -1186,7 +1217,7 @@ def _extract_lexicon(an: Analysis) -> None:
             continue
         covered_until = j
         vtype = key[5:]  # after "visa:"
-        neg = negated(t, tokens, i, 4) or _negated_after(tokens, j)
+        neg = an.negated(i, 4) or _negated_after(tokens, j)
         attrs = {"negated": neg, "warning": an.in_warning(start)}
         if vtype == "visa_free" and j < len(words) and words[j] in ("kerja", "work"):
             # "tanpa visa kerja" / "tidak perlu visa kerja" is a negated work visa
@@ -1204,7 +1235,7 @@ def _extract_lexicon(an: Analysis) -> None:
         covered_until = j
         if i > 0 and words[i - 1] in _NOT_ROLE and key == "job:scam_role":
             continue  # "biaya admin", "hubungi call center": a fee or a contact, not a job
-        if negated(t, tokens, i, 3):
+        if an.negated(i, 3):
             continue  # "bukan untuk pekerja rumah tangga"
         ex.job_types.append(_item(nt, key[4:], start, end, {}))  # after "job:"
 
@@ -1492,7 +1523,6 @@ def _extract_small(an: Analysis) -> None:
         ex.ewallets.append(_item(nt, name.upper(), h.start, h.end, {}))
 
     # fees: purpose phrases + nearby amount + who pays, negation-aware
-    tokens = an.tokens
     n_words = len(words)
     for h in an.kind("fee"):
         purpose = h.key[4:]  # after "fee:"
@@ -1502,7 +1532,7 @@ def _extract_small(an: Analysis) -> None:
             at = fspan(h.end, h.end)[0]
             if not any(0 <= mo.start - at <= 25 for mo in ex.money):
                 continue
-        neg = negated(t, tokens, h.i, 4)
+        neg = an.negated(h.i, 4)
         payer = "none" if neg or not _FREE_WORDS.isdisjoint(words[j : j + 4]) else "worker"
         # "ditanggung perusahaan" / "dibayar oleh pelamar": a payer after a verb
         verb_seen = False

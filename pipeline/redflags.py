@@ -38,7 +38,6 @@ from pipeline.extract import (
     Extraction,
     Item,
     analyse,
-    negated,
 )
 
 RULES_VERSION = "2026.11.2"
@@ -608,8 +607,7 @@ class Ctx:
                 if self.warned:
                     got = [h for h in got if not an.in_warning(h.start)]
                 if key in _NEGATABLE:
-                    text, tokens = an.nt.text, an.tokens
-                    got = [h for h in got if not negated(text, tokens, h.i, 4)]
+                    got = [h for h in got if not an.negated(h.i, 4)]
             self._ok[key] = got
         return got
 
@@ -1375,8 +1373,13 @@ def _evidence(spans: list[Span], original: str) -> tuple[Evidence, ...]:
         return (_new_tuple(Evidence, (s, e, original[s:e])),) if e > s else ()
     # two stable sorts in C: by start, and the longest first among spans that start together
     ordered = sorted(sorted(set(spans), key=_END, reverse=True), key=_START)
-    out = [_new_tuple(Evidence, (s, e, original[s:e])) for s, e in ordered if e > s]
-    return tuple(out[:MAX_EVIDENCE])
+    out = []  # (only the spans kept become Evidence)
+    for s, e in ordered:
+        if e > s:
+            out.append(_new_tuple(Evidence, (s, e, original[s:e])))
+            if len(out) == MAX_EVIDENCE:
+                break
+    return tuple(out)
 
 
 _RULE_BY_CODE = {_code(r.id): r for r in RULES}
