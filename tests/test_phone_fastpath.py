@@ -80,3 +80,16 @@ def test_fast_path_equals_full_path_on_numbers_in_the_data():
     assert bad == []
     # the point of the fast path: nearly every number in an Indonesian ad takes it
     assert len(candidates) > 100 and handled > 0.8 * len(candidates)
+
+
+def test_phone_matches_equal_the_combined_pattern():
+    """_phone_matches (one pattern per prefix) finds what _PHONE_RE.finditer finds, also where
+    the prefixes overlap ("+62 0812", "+60 12-345 6789") or a number runs into another."""
+    rng = random.Random(20260509)
+    pieces = ["+", "+62", "62", "0", "08", "0812", "6", "345", "6789", " ", "   ", ".", "-", "("]
+    pieces += [")", "a", "\n", "٣", "00", "+60", "+ 62", "1234567890123"]
+    texts = ["".join(rng.choices(pieces, k=rng.randint(1, 25))) for _ in range(20_000)]
+    texts += ["+62 0812 3456 7890", "10 0812 3456 789", "+60 12-345 6789 / 0812-3456-7890"]
+    for text in texts:
+        want = [m.span() for m in X._PHONE_RE.finditer(text)]
+        assert [m.span() for m in X._phone_matches(text)] == want, text
