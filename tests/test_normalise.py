@@ -162,3 +162,22 @@ def test_html_to_text_keeps_lines_and_unescapes_once():
 def test_html_to_text_unclosed_script_and_empty():
     assert html_to_text("") == ""
     assert html_to_text("ok<script>never closed") == "ok"
+
+
+def test_scanned_tokens_equal_the_regex_split_on_any_text():
+    """The numpy token scan (texts of 64+ characters) finds exactly the tokens and offsets the
+    regex split finds, also with non-ASCII letters, digits and marks among ASCII ones."""
+    import random
+
+    from pipeline.text import _TOKEN_SPLIT_RE, _fold, _scan_tokens, _tokens_from_parts
+
+    rng = random.Random(20261128)
+    pieces = ["gaji", "15jt", " ", "  ", "\n", "-", "_", ".", "/", "café", "é", "٣", "४", "화"]
+    pieces += ["→", "€", "\u0301", "\u200b", "ß", "ǅ", "a_b", "ｗａ", "𝐆𝐀𝐉𝐈", "0812", "x"]
+    for _ in range(3_000):
+        folded, _ = _fold("".join(rng.choices(pieces, k=rng.randint(20, 80))))
+        if len(folded) < 64:
+            continue
+        want = _tokens_from_parts(_TOKEN_SPLIT_RE.split(folded))
+        got = _scan_tokens(folded)
+        assert (got.words, got.starts, got.ends) == (want.words, want.starts, want.ends), folded
