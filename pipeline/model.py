@@ -33,12 +33,10 @@ import time
 import weakref
 from collections import Counter
 from dataclasses import dataclass, field
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
@@ -51,22 +49,18 @@ from pipeline import WaspadaError
 from pipeline.datasets import LabelledData
 from pipeline.evaluate import choose_threshold, evaluate_predictions, summarise
 from pipeline.features import (
-    FLAG_COLUMNS,
-    FRAME_COLUMNS,
+    META_COLUMNS,
     META_GROUPS,
-    TEXT_COLUMNS,
     MetaFeatures,
     RedFlagFeatures,
     WordAnalyzer,
     ads_to_frame,
-    meta_matrix,
     normalise_text,
     prime_redflag_cache,
-    redflag_block,
     redflag_matrix,
     token_cache,
-    word_runs,
 )
+from pipeline.flat_model import FlatModel, Rows, explain
 
 RANDOM_STATE = 20261128
 DEFAULT_PARAMS: dict[str, Any] = {
@@ -84,7 +78,6 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "dense_weight": 0.1,
     "calibration_folds": 3,
 }
-META_COLUMNS = [*TEXT_COLUMNS, *FLAG_COLUMNS]
 
 
 class TrainingError(WaspadaError):
@@ -392,271 +385,57 @@ def feature_names(model: CalibratedClassifierCV) -> np.ndarray:
     return base_pipeline(model).named_steps["features"].get_feature_names_out()
 
 
-def transform_and_score(
-    model: CalibratedClassifierCV, frame: Any
-) -> tuple[Any, np.ndarray, np.ndarray]:
+def flat_model(model: Any) -> FlatModel | None:
+    """The model as a :class:`~pipeline.flat_model.FlatModel` (made once per fitted model),
+    or None if it cannot be flattened (character n-grams, for one)."""
+    if model not in _FLAT:
+        _FLAT[model] = FlatModel.from_estimator(model)
+    return _FLAT[model]
+
+
+_FLAT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def transform_and_score(model: Any, frame: Any) -> tuple[Any, np.ndarray, np.ndarray]:
     """Features, raw decision values and calibrated probabilities in one pass.
 
     Same numbers as ``model.predict_proba(frame)[:, 1]`` (a test checks it), but the feature
-    matrix is kept for the explanations instead of being computed twice. The features come
-    from the fast path below when it knows the model (the same matrix, several times faster).
+    matrix is kept for the explanations instead of being computed twice. A model that can be
+    flattened is computed by its :class:`~pipeline.flat_model.FlatModel` (the same matrix,
+    several times faster; ``X`` is then its ``Rows``); any other by scikit-learn.
     """
+    flat = flat_model(model)
+    if flat is not None:
+        X = flat.transform(frame)
+        decision = flat.decision(X)
+        return X, decision, flat.probabilities(decision)
     base = base_pipeline(model)
-    features = base.named_steps["features"]
-    X = _fast_transform(features, frame)
-    if X is None:
-        X = features.transform(frame)
+    X = base.named_steps["features"].transform(frame)
     decision = base.named_steps["clf"].decision_function(X)
     calibrator = model.calibrated_classifiers_[0].calibrators[0]
     return X, decision, np.clip(calibrator.predict(decision), 0.0, 1.0)
 
 
 def explain_rows(
-    model: CalibratedClassifierCV, X: Any, top_terms: int = 8, top_features: int = 6
+    model: Any, X: Any, top_terms: int = 8, top_features: int = 6
 ) -> list[dict[str, list[list[Any]]]]:
-    """Per row: the terms and the red-flag/metadata features that moved its score most.
-
-    Contribution = weight × feature value, in log-odds before calibration (exact for a linear
-    model). Both lists are ordered by magnitude and keep the sign: positive pushes towards
-    review, negative away. Contributions under :data:`MIN_CONTRIBUTION` are left out.
-    """
+    """Per row of ``X`` (from :func:`transform_and_score`): the terms and the red-flag and
+    metadata features that moved its score most (see :func:`pipeline.flat_model.explain`)."""
     import scipy.sparse
 
-    base = base_pipeline(model)
-    tables = _tables(base.named_steps["features"])
-    coef = base.named_steps["clf"].coef_.ravel()
+    flat = flat_model(model)
+    if flat is not None and isinstance(X, Rows):
+        return flat.explain(X, top_terms, top_features)
+    names = feature_names(model)
+    short_names = [str(n).split("__", 1)[-1] for n in names]
+    is_term = np.array([str(n).startswith(("words__", "chars__")) for n in names])
+    coef = base_pipeline(model).named_steps["clf"].coef_.ravel()
     X = scipy.sparse.csr_matrix(X)
     contributions = scipy.sparse.csr_matrix(
         (X.data * coef[X.indices], X.indices.copy(), X.indptr.copy()), X.shape
     )
-    contributions.sum_duplicates()  # sorted columns in each row, as X has them already
-    n = X.shape[0]
-    values, columns = contributions.data, contributions.indices
-    rows = np.repeat(np.arange(n), np.diff(contributions.indptr))
-    keep = np.abs(values) >= MIN_CONTRIBUTION
-    values, columns, rows = values[keep], columns[keep], rows[keep]
-    # All rows at once: group 2i holds row i's terms, 2i + 1 its other features; one sort
-    # puts the groups in order, each by magnitude, and the first few of each are kept.
-    group = 2 * rows + ~tables.is_term[columns]
-    order = _lexsort(-np.abs(values), group)
-    values, columns, group = values[order], columns[order], group[order]
-    rank = np.arange(len(group)) - np.searchsorted(group, group)
-    chosen = rank < np.where(group % 2, top_features, top_terms)
-    names = map(tables.short_names.__getitem__, columns[chosen].tolist())
-    weights = map(round, values[chosen].tolist(), repeat(4))
-    entries = [[name, weight] for name, weight in zip(names, weights, strict=True)]
-    bounds = np.searchsorted(group[chosen], np.arange(2 * n + 1)).tolist()
-    return [
-        {
-            "terms": entries[bounds[2 * i] : bounds[2 * i + 1]],
-            "features": entries[bounds[2 * i + 1] : bounds[2 * i + 2]],
-        }
-        for i in range(n)
-    ]
-
-
-def _lexsort(minor: np.ndarray, major: np.ndarray) -> np.ndarray:
-    """``np.lexsort((minor, major))`` for a non-negative integer ``major``: the order by major,
-    then minor, ties kept in place. Computed as one sort of distinct integers (major, rank of
-    minor, position) when they fit in 63 bits: several times faster."""
-    n = len(major)
-    if n:
-        _, rank = np.unique(minor, return_inverse=True)
-        ranks = int(rank.max()) + 1
-        if (int(major.max()) + 1) * ranks * n < 2**63:
-            return np.sort((major * ranks + rank) * n + np.arange(n)) % n
-    return np.lexsort((minor, major))
-
-
-# --- the scoring fast path ----------------------------------------------------------------
-#
-# ``ColumnTransformer.transform`` spends most of its time in scikit-learn's per-document loop
-# over the word n-grams: every n-gram a new string, looked up and counted one at a time in
-# Python. For the feature unions ``build_features`` makes without character n-grams, the word
-# block is counted here instead: one C-level dict lookup per word, then the bigrams and the
-# counting in numpy; the counts go through the vectoriser's own TF-IDF step. The red-flag and
-# metadata blocks come from ``redflag_block`` and ``meta_matrix``. The matrix is the same to
-# the bit (tests/test_scoring_fastpath.py); any other model takes the scikit-learn path.
-
-
-class _WordCounts:
-    """Term counts of a fitted word vectoriser (``WordAnalyzer``: word 1- and 2-grams).
-
-    Each word of a vocabulary term has an id; a bigram term is the code ``first * n + second``
-    of its words' ids, and the codes are kept sorted for ``np.searchsorted``.
-    """
-
-    def __init__(self, vocabulary: dict[str, int]) -> None:
-        parts = {term: term.split(" ") for term in vocabulary}
-        words = sorted({word for split in parts.values() for word in split})
-        n = len(words)
-        self.n_words, self.n_features = n, len(vocabulary)
-        # Special ids past the words: a word in no term, a one-character run (not a token, so
-        # no bigram's neighbour either: it is dropped), the end of a document.
-        self.unknown, self.skip, self.end = n, n + 1, n + 2
-        self.ids = {word: i for i, word in enumerate(words)}
-        self.ids.update((c, self.skip) for c in map(chr, range(128)) if c.isalnum() or c == "_")
-        self.unigram_column = np.full(n + 3, -1, dtype=np.int64)
-        self.starts_bigram = np.zeros(n + 3, dtype=bool)
-        self.ends_bigram = np.zeros(n + 3, dtype=bool)
-        codes, columns = [], []
-        for term, column in vocabulary.items():
-            ids = [self.ids[word] for word in parts[term]]
-            if len(ids) == 1:
-                self.unigram_column[ids[0]] = column
-            else:
-                self.starts_bigram[ids[0]] = self.ends_bigram[ids[1]] = True
-                codes.append(ids[0] * n + ids[1])
-                columns.append(column)
-        order = np.argsort(codes)
-        self.bigram_codes = np.asarray(codes, dtype=np.int64)[order]
-        self.bigram_columns = np.asarray(columns, dtype=np.int64)[order]
-
-    @classmethod
-    def of(cls, vectoriser: Any) -> _WordCounts | None:
-        """The counter for ``vectoriser``, or None if it is not one ``build_features`` made."""
-        vocabulary = getattr(vectoriser, "vocabulary_", None)
-        if (
-            type(vectoriser.analyzer) is not WordAnalyzer
-            or vectoriser.input != "content"
-            or vectoriser.binary
-            or not hasattr(vectoriser, "_tfidf")
-            or not vocabulary
-            or any(term.count(" ") > 1 for term in vocabulary)
-        ):
-            return None
-        return cls(vocabulary)
-
-    def counts(self, texts: list[str], dtype: Any) -> Any:
-        """The document-term count matrix, as ``CountVectorizer.transform`` makes it."""
-        import scipy.sparse
-
-        ids: list[int] = []
-        get, unknown = self.ids.get, repeat(self.unknown)
-        for text in texts:
-            ids += map(get, word_runs(text), unknown)
-            ids.append(self.end)
-        words = np.fromiter(ids, dtype=np.int64, count=len(ids))
-        words = words[words != self.skip]
-        rows = np.cumsum(words == self.end)  # each word's document (an end counts for the next)
-        n_docs, n_features = len(texts), self.n_features
-        columns = self.unigram_column[words]
-        unigrams = columns >= 0
-        keys = [rows[unigrams] * n_features + columns[unigrams]]
-        first, second = words[:-1], words[1:]
-        pairs = self.starts_bigram[first] & self.ends_bigram[second]
-        # Sorted queries make the binary searches several times faster; the row rides along.
-        codes = np.sort((first[pairs] * self.n_words + second[pairs]) * n_docs + rows[:-1][pairs])
-        codes, code_rows = np.divmod(codes, n_docs)
-        at = np.searchsorted(self.bigram_codes, codes)
-        np.minimum(at, len(self.bigram_codes) - 1, out=at)
-        bigrams = self.bigram_codes[at] == codes
-        keys.append(code_rows[bigrams] * n_features + self.bigram_columns[at[bigrams]])
-        keys = np.concatenate(keys)
-        if n_docs * n_features < 2**31:  # the usual chunk: int32 sorts twice as fast
-            keys = keys.astype(np.int32)
-        keys, counts = np.unique(keys, return_counts=True)
-        indptr = np.searchsorted(keys, np.arange(n_docs + 1) * n_features)
-        return scipy.sparse.csr_array(
-            (counts, (keys % n_features).astype(np.int32), indptr.astype(np.int32)),
-            shape=(n_docs, n_features),
-            dtype=dtype,
-        )
-
-
-@dataclass
-class _Tables:
-    """What scoring needs from a fitted feature union, computed once per loaded model."""
-
-    transformers: list  # the fitted transformers these tables were made from
-    short_names: list[str]  # feature names without the branch prefix
-    is_term: np.ndarray  # per feature: a word or character n-gram?
-    # The fast path's branches in output order: (kind, transformer, word counter, weight);
-    # None when it does not know the feature union.
-    branches: list[tuple[str, Any, _WordCounts | None, float | None]] | None
-
-
-_TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _tables(features: ColumnTransformer) -> _Tables:
-    tables = _TABLES.get(features)
-    if tables is None or tables.transformers is not features.transformers_:
-        names = features.get_feature_names_out()
-        tables = _Tables(
-            transformers=features.transformers_,
-            short_names=[str(n).split("__", 1)[-1] for n in names],
-            is_term=np.array([str(n).startswith(("words__", "chars__")) for n in names]),
-            branches=_fast_branches(features),
-        )
-        _TABLES[features] = tables
-    return tables
-
-
-# The branches the fast path computes itself: name → (type, input columns), as
-# ``build_features`` makes them.
-_FAST_BRANCHES = {
-    "words": (TfidfVectorizer, "text"),
-    "redflags": (RedFlagFeatures, "text"),
-    "meta": (MetaFeatures, META_COLUMNS),
-}
-
-
-def _fast_branches(features: ColumnTransformer) -> list | None:
-    if not getattr(features, "sparse_output_", False):
-        return None
-    weights = features.transformer_weights or {}
-    branches = []
-    for name, transformer, columns in features.transformers_:
-        if transformer == "drop":
-            continue
-        kind, expected_columns = _FAST_BRANCHES.get(name, (None, None))
-        if (
-            type(transformer) is not kind
-            or not isinstance(columns, (str, list))
-            or columns != expected_columns
-        ):
-            return None
-        counter = _WordCounts.of(transformer) if name == "words" else None
-        if name == "words" and counter is None:
-            return None
-        branches.append((name, transformer, counter, weights.get(name)))
-    return branches or None
-
-
-def _fast_transform(features: ColumnTransformer, frame: Any) -> Any | None:
-    """``features.transform(frame)`` on the fast path, or None if it does not apply."""
-    import scipy.sparse
-
-    branches = _tables(features).branches
-    if (
-        branches is None
-        or not isinstance(frame, pd.DataFrame)
-        or not len(frame)
-        or not set(FRAME_COLUMNS).issubset(frame.columns)
-    ):
-        return None
-    texts = frame["text"].tolist()
-    if any(type(text) is not str for text in texts):
-        return None  # scikit-learn decodes bytes and refuses NaN; leave that to it
-    blocks = []
-    for name, transformer, counter, weight in branches:
-        if name == "words":
-            counts = counter.counts(texts, transformer.dtype)
-            block = transformer._tfidf.transform(counts, copy=False)
-        elif name == "redflags":
-            block = redflag_block(transformer, texts)
-        else:
-            block = meta_matrix(frame, transformer.include)
-        if weight is not None:
-            block = block * weight
-        # Stacking only sparse blocks is twice as fast; the zeros are dropped either way.
-        blocks.append(scipy.sparse.csr_matrix(block) if isinstance(block, np.ndarray) else block)
-    return scipy.sparse.hstack(blocks, format="csr")
-
-
-#: Contributions (log-odds) smaller than this explain nothing a reviewer could use.
-MIN_CONTRIBUTION = 0.01
+    contributions.sum_duplicates()  # sorted, distinct columns in each row
+    return explain(Rows.of(contributions), short_names, is_term, top_terms, top_features)
 
 
 # --- the retraining loop ------------------------------------------------------------------

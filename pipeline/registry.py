@@ -4,16 +4,19 @@ Layout::
 
     models/<version>/model.joblib   the fitted estimator (joblib; loading it runs code, so it
                                     is loaded only after the checks below)
-    models/<version>/card.json      manifest + card: artifact SHA-256, library versions, code
+    models/<version>/flat.json      the same model as plain arrays (``pipeline.flat_model``),
+                                    which scoring loads instead of unpickling, when the
+                                    model can be flattened
+    models/<version>/card.json      manifest + card: artifact SHA-256s, library versions, code
                                     version, data files and their hashes, parameters,
                                     threshold, metrics, training time
     models/<version>/card.md        the same, short and readable
     models/aliases.jsonl            append-only history of the aliases ``champion`` and
                                     ``challenger``: who or what set which version, when, why
 
-A directory written by ``waspada train --model-dir DIR`` has the same three files and loads
-the same way. Loading refuses, with one line naming the fix, a missing card, a SHA-256 that
-differs from the card, or a different scikit-learn version. Red-flag rules that changed
+A directory written by ``waspada train --model-dir DIR`` has the same files and loads the same
+way. Loading refuses, with one line naming the fix, a missing card, a SHA-256 that differs
+from the card (of either artifact), or a different scikit-learn version. Red-flag rules that changed
 since training do not stop a model: it reads the rules it knows by name (see
 ``pipeline.features.RedFlagFeatures``) and ``waspada models show`` tells which rules it used.
 """
@@ -31,13 +34,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import joblib
-
 from pipeline import WaspadaError, __version__
 from pipeline.paths import MODELS_DIR, PROJECT_ROOT
 
 ALIASES = ("champion", "challenger")
 ARTIFACT = "model.joblib"
+FLAT = "flat.json"
 CARD = "card.json"
 CARD_MD = "card.md"
 HISTORY = "aliases.jsonl"
@@ -64,6 +66,7 @@ def sha256_file(path: Path) -> str:
 
 
 def library_versions() -> dict[str, str]:
+    import joblib
     import numpy
     import pandas
     import scipy
@@ -117,6 +120,8 @@ def dump_artifact(model: Any, path: Path) -> str:
     The bytes depend only on the fitted object (compression without timestamps), so the same
     data, code and seed give the same file and the same hash.
     """
+    import joblib
+
     from pipeline.model import strip_volatile_state
 
     buffer = io.BytesIO()
@@ -144,6 +149,7 @@ def write_model(
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     sha = dump_artifact(model, directory / ARTIFACT)
+    flat = write_flat(model, directory)
     from pipeline.model import feature_names
 
     names = [str(n) for n in feature_names(model)]
@@ -155,6 +161,7 @@ def write_model(
             "sha256": sha,
             "bytes": (directory / ARTIFACT).stat().st_size,
         },
+        **({"flat": flat} if flat else {}),
         "threshold": float(threshold),
         "libraries": library_versions(),
         "code": code_version(),
@@ -165,6 +172,20 @@ def write_model(
     _write_json(directory / CARD, full)
     (directory / CARD_MD).write_text(card_markdown(full), encoding="utf-8")
     return full
+
+
+def write_flat(model: Any, directory: Path) -> dict[str, Any] | None:
+    """Write the model's flat form (:data:`FLAT`) if it has one; return its manifest entry."""
+    from pipeline.model import flat_model
+
+    flat = flat_model(model)
+    if flat is None:
+        return None
+    data = flat.to_json().encode("utf-8")
+    tmp = directory / (FLAT + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(directory / FLAT)
+    return {"file": FLAT, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -183,6 +204,13 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"- created: {card['created_at']}" + (f" — {card['note']}" if card.get("note") else ""),
         f"- operating threshold: {card['threshold']:.4f} ({card.get('threshold_goal', '')})",
         f"- artifact: `{card['artifact']['file']}` sha256 `{card['artifact']['sha256']}`",
+        *(
+            [
+                f"- flat form for scoring: `{card['flat']['file']}` sha256 `{card['flat']['sha256']}`"
+            ]
+            if card.get("flat")
+            else []
+        ),
         f"- code: waspada {card['code']['waspada']}, git {card['code']['git']}, rules {card['code']['rules']}",
         "- libraries: " + ", ".join(f"{k} {v}" for k, v in card["libraries"].items()),
         f"- training time: {card.get('train_seconds', '?')} s",
@@ -409,25 +437,47 @@ def read_card(directory: Path) -> dict[str, Any]:
         raise ModelError(f"model card {path} is unreadable; retrain: run `make model`") from None
 
 
-def verify(directory: Path, card: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Check the artifact against its card before anything unpickles it; return the card."""
-    import sklearn
+def _installed_scikit_learn() -> str:
+    """The installed scikit-learn's version, read without importing it (a second of start-up
+    that scoring a flat model does not otherwise need)."""
+    from importlib import metadata
 
-    card = card or read_card(directory)
-    name = card.get("version", str(directory))
-    artifact = Path(directory) / card.get("artifact", {}).get("file", ARTIFACT)
-    if not artifact.exists():
-        raise ModelError(f"model {name}: {artifact} is missing; retrain: run `make model`")
-    if sha256_file(artifact) != card.get("artifact", {}).get("sha256"):
+    try:
+        return metadata.version("scikit-learn")
+    except metadata.PackageNotFoundError:
+        import sklearn
+
+        return sklearn.__version__
+
+
+def _checked(directory: Path, entry: dict[str, Any], name: str) -> bytes:
+    """The bytes of an artifact named in the card, refused if missing or not its SHA-256."""
+    path = Path(directory) / entry.get("file", "")
+    try:
+        data = path.read_bytes()
+    except OSError:
+        raise ModelError(f"model {name}: {path} is missing; retrain: run `make model`") from None
+    if hashlib.sha256(data).hexdigest() != entry.get("sha256"):
         raise ModelError(
-            f"model {name} failed its integrity check (SHA-256 of {artifact.name} differs from "
+            f"model {name} failed its integrity check (SHA-256 of {path.name} differs from "
             f"its card): refusing to load it; retrain with `make model` or `waspada models rollback`"
         )
+    return data
+
+
+def verify(directory: Path, card: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Check the artifacts against their card before anything reads them; return the card."""
+    card = card or read_card(directory)
+    name = card.get("version", str(directory))
+    _checked(directory, {"file": ARTIFACT, **card.get("artifact", {})}, name)
+    if card.get("flat"):
+        _checked(directory, card["flat"], name)
     trained_with = card.get("libraries", {}).get("scikit-learn")
-    if trained_with != sklearn.__version__:
+    installed = _installed_scikit_learn()
+    if trained_with != installed:
         raise ModelError(
             f"model {name} was trained with scikit-learn {trained_with}, this is "
-            f"{sklearn.__version__}: retrain it (`make model`) or install scikit-learn=={trained_with}"
+            f"{installed}: retrain it (`make model`) or install scikit-learn=={trained_with}"
         )
     return card
 
@@ -438,14 +488,37 @@ def load(
     """Resolve, verify and unpickle a model; return ``(estimator, card, directory)``."""
     directory = resolve(model, models_dir)
     card = verify(directory)
+    return load_estimator(directory, card), card, directory
+
+
+def load_estimator(directory: Path, card: dict[str, Any]) -> Any:
+    """Unpickle the verified artifact of ``directory`` (its card from :func:`verify`)."""
+    import joblib
+
     try:
-        estimator = joblib.load(directory / card["artifact"]["file"])
+        return joblib.load(Path(directory) / card["artifact"]["file"])
     except Exception as exc:  # noqa: BLE001 - any unpickling failure means the same to the user
         raise ModelError(
             f"model {card.get('version', directory)} cannot be loaded ({type(exc).__name__}); "
             f"retrain: run `make model`"
         ) from None
-    return estimator, card, directory
+
+
+def load_flat(directory: Path, card: dict[str, Any]) -> Any:
+    """The verified model's :class:`~pipeline.flat_model.FlatModel`, or None if it has no
+    flat form (a model it cannot express, or one written before flat forms existed)."""
+    from pipeline.flat_model import FlatModel
+
+    if not card.get("flat"):
+        return None
+    data = _checked(directory, card["flat"], card.get("version", str(directory)))
+    try:
+        return FlatModel.from_json(data.decode("utf-8"))
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        raise ModelError(
+            f"model {card.get('version', directory)}: {card['flat']['file']} cannot be read "
+            f"({type(exc).__name__}); retrain: run `make model`"
+        ) from None
 
 
 def champion_history(models_dir: str | os.PathLike | None = None) -> list[str]:

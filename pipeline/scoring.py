@@ -18,12 +18,21 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from pipeline.ad import Ad, AdFormatError, open_input, open_output
-from pipeline.features import ads_to_frame, assess_cached
-from pipeline.model import explain_rows, transform_and_score
-from pipeline.registry import ModelError, champion_history, load
+from pipeline.featurize import ads_to_columns, assess_cached
+from pipeline.registry import (
+    ModelError,
+    champion_history,
+    load_estimator,
+    load_flat,
+    resolve,
+    verify,
+)
+
+if TYPE_CHECKING:
+    from pipeline.flat_model import FlatModel
 
 CATEGORIES = ("tppo", "nonprocedural", "fee_fraud")
 #: Flag keys written by ``waspada score`` (the interchange contract).
@@ -31,10 +40,22 @@ FLAG_KEYS = ("id", "family", "severity", "evidence")
 
 
 class Scorer:
-    """A loaded, verified model with its operating threshold."""
+    """A loaded, verified model with its operating threshold.
 
-    def __init__(self, model: Any, card: dict[str, Any], directory: Path | None = None) -> None:
-        self.model = model
+    Scores with the model's flat form when it has one (no scikit-learn needed: see
+    ``pipeline.flat_model``); the scikit-learn estimator itself (``model``) is unpickled only
+    when something asks for it, or when there is no flat form.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        card: dict[str, Any],
+        directory: Path | None = None,
+        flat: FlatModel | None = None,
+    ) -> None:
+        self._model = model
+        self.flat = flat
         self.card = card
         self.directory = directory
         self.version: str = card["version"]
@@ -45,8 +66,19 @@ class Scorer:
         cls, model: str | os.PathLike = "champion", models_dir: os.PathLike | str | None = None
     ) -> Scorer:
         """Load an alias, a version id or a ``--model-dir`` directory; refuse bad files."""
-        estimator, card, directory = load(model, models_dir)
-        return cls(estimator, card, directory)
+        directory = resolve(model, models_dir)
+        card = verify(directory)
+        flat = load_flat(directory, card)
+        estimator = None if flat is not None else load_estimator(directory, card)
+        return cls(estimator, card, directory, flat)
+
+    @property
+    def model(self) -> Any:
+        """The scikit-learn estimator (unpickled on first use, checked again first)."""
+        if self._model is None:
+            assert self.directory is not None
+            self._model = load_estimator(self.directory, verify(self.directory, self.card))
+        return self._model
 
     def score_ads(self, ads: Sequence[Ad], *, fields: bool = True) -> list[dict[str, Any]]:
         """One result per ad, in order: ad_id, text_hash, model_version, score (calibrated
@@ -80,9 +112,18 @@ class Scorer:
     def _score(self, ads: Sequence[Ad]) -> tuple[list[Any], list[float], list[dict[str, Any]]]:
         """Assessments, scores (rounded probabilities) and explanations of non-empty ``ads``."""
         assessments = [assess_cached(ad.text) for ad in ads]
-        X, _, probabilities = transform_and_score(self.model, ads_to_frame(ads))
+        if self.flat is not None:
+            X = self.flat.transform(ads_to_columns(ads))
+            probabilities = self.flat.probabilities(self.flat.decision(X))
+            explanations = self.flat.explain(X)
+        else:
+            from pipeline.features import ads_to_frame
+            from pipeline.model import explain_rows, transform_and_score
+
+            X, _, probabilities = transform_and_score(self.model, ads_to_frame(ads))
+            explanations = explain_rows(self.model, X)
         scores = list(map(round, probabilities.tolist(), repeat(6)))
-        return assessments, scores, explain_rows(self.model, X)
+        return assessments, scores, explanations
 
 
 def _category_scores(assessment: Any) -> dict[str, float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 
@@ -9,6 +10,7 @@ import pytest
 import sklearn
 from click.testing import CliRunner
 
+from pipeline.ad import Ad
 from pipeline.cli import cli
 from pipeline.datasets import load_labelled
 from pipeline.model import train_and_register
@@ -59,12 +61,14 @@ def test_versions_have_artifact_and_cards(models):
     for version in (first, second):
         assert {p.name for p in (root / version).iterdir()} == {
             "model.joblib",
+            "flat.json",
             "card.json",
             "card.md",
         }
         card = read_card(root / version)
         for key in (
             "artifact",
+            "flat",
             "libraries",
             "code",
             "data",
@@ -106,6 +110,42 @@ def test_tampered_artifact_is_refused_with_one_line_naming_the_fix(models):
         load("champion", root)
     message = str(error.value)
     assert "integrity check" in message and "make model" in message and "\n" not in message
+
+
+def test_tampered_flat_form_is_refused_too(models):
+    root, _, second = models
+    flat = root / second / "flat.json"
+    flat.write_bytes(flat.read_bytes().replace(b'"coef":[', b'"coef":[9,', 1)[:-1] + b"]}")
+    for loader in (lambda: load("champion", root), lambda: Scorer.load("champion", root)):
+        with pytest.raises(ModelError, match=r"integrity check \(SHA-256 of flat.json"):
+            loader()
+
+
+def test_a_flat_form_that_cannot_be_read_is_refused(models):
+    root, _, second = models
+    flat, card_path = root / second / "flat.json", root / second / "card.json"
+    flat.write_bytes(b'{"format": 1, "branches": []}')  # valid JSON, not a model
+    card = json.loads(card_path.read_text())
+    card["flat"]["sha256"] = hashlib.sha256(flat.read_bytes()).hexdigest()
+    card_path.write_text(json.dumps(card))
+    with pytest.raises(ModelError, match=r"flat.json cannot be read \(KeyError\); retrain"):
+        Scorer.load(second, root)
+    scorer, warning = load_scorer("champion", root)  # nightly falls back to the last good one
+    assert scorer.version != second and "refused" in warning
+
+
+def test_a_model_without_flat_form_scores_the_same_with_scikit_learn(models):
+    root, _, second = models
+    flat_scorer = Scorer.load(second, root)
+    card_path = root / second / "card.json"
+    card = json.loads(card_path.read_text())
+    del card["flat"]  # as a model written before flat forms existed
+    card_path.write_text(json.dumps(card))
+    (root / second / "flat.json").unlink()
+    plain = Scorer.load(second, root)
+    assert plain.flat is None and flat_scorer.flat is not None
+    ads = [Ad(text=ad.text) for ad in small_seed(60).ads]
+    assert plain.score_ads(ads) == flat_scorer.score_ads(ads)
 
 
 def test_other_sklearn_version_is_refused(models):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -85,6 +88,40 @@ def test_two_processes_give_the_same_output_as_one(model_dir, tmp_path):
     stats = score_file(source, two, model=model_dir, jobs=2, chunk_size=7)
     assert one.read_bytes() == two.read_bytes()
     assert stats.scored == 120
+
+
+SCORE_AND_LIST_IMPORTS = """
+import runpy, sys
+sys.argv = ["waspada", *sys.argv[1:]]
+try:
+    runpy.run_module("pipeline.cli", run_name="__main__")
+except SystemExit as exit:
+    assert not exit.code, exit.code
+print(sorted({m.split(".")[0] for m in sys.modules} & {"sklearn", "scipy", "pandas", "joblib"}))
+"""
+
+
+def test_scoring_a_flat_model_imports_no_scikit_learn(model_dir, tmp_path):
+    """The flat form is what makes `waspada score` start fast: it must not pull scikit-learn
+    (or scipy, pandas, joblib) in through some import; without it, it must still work."""
+    source = write(tmp_path / "ads.jsonl", ADS)
+    command = [sys.executable, "-c", SCORE_AND_LIST_IMPORTS, "score", "-i", str(source)]
+    for jobs in ("1", "2"):
+        flat = command + ["-o", str(tmp_path / f"flat{jobs}.jsonl"), "--jobs", jobs]
+        done = subprocess.run(flat + ["--model", str(model_dir)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip().splitlines()[-1] == "[]"
+    plain_dir = tmp_path / "plain"
+    shutil.copytree(model_dir, plain_dir)
+    card = json.loads((plain_dir / "card.json").read_text())
+    del card["flat"]
+    (plain_dir / "card.json").write_text(json.dumps(card))
+    plain = command + ["-o", str(tmp_path / "plain.jsonl"), "--model", str(plain_dir)]
+    done = subprocess.run(plain + ["--jobs", "1"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "sklearn" in done.stdout.strip().splitlines()[-1]
+    assert (tmp_path / "plain.jsonl").read_bytes() == (tmp_path / "flat1.jsonl").read_bytes()
+    assert (tmp_path / "flat2.jsonl").read_bytes() == (tmp_path / "flat1.jsonl").read_bytes()
 
 
 def test_stdin_to_stdout(model_dir, tmp_path):

@@ -48,3 +48,16 @@ def test_the_shipped_champion_is_what_make_model_builds_from_the_seed_corpus(tmp
     ours = load(str(tmp_path / "m"))[0].predict_proba(frame)[:, 1]
     theirs = load(str(shipped_dir))[0].predict_proba(frame)[:, 1]
     assert np.abs(ours - theirs).max() <= TOLERANCE, STALE
+
+
+def test_the_shipped_flat_form_is_the_flat_form_of_the_shipped_model():
+    """flat.json is derived from model.joblib; a change to how models are flattened (or a
+    stale file) shows here as a difference, not as silently different scores."""
+    from pipeline.model import flat_model
+
+    directory = resolve("champion")
+    card = read_card(directory)
+    estimator = load(str(directory))[0]
+    assert card.get("flat"), "the shipped model has no flat form: run `make model`"
+    shipped = (directory / card["flat"]["file"]).read_text(encoding="utf-8")
+    assert flat_model(estimator).to_json() == shipped, STALE

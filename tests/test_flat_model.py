@@ -1,10 +1,11 @@
-"""The scoring fast path gives exactly what the plain scikit-learn path gives.
+"""The flat model scores exactly as the scikit-learn model it was made from.
 
-``transform_and_score`` computes the word TF-IDF block, the red-flag block and the metadata
-block itself for the models ``build_features`` makes (without character n-grams), and
-``explain_rows`` ranks all contributions of a chunk at once. Both must stay equal to the bit
-to ``ColumnTransformer.transform`` and to the per-row explanation, on the seed corpus, the
-demo ads, sources with metadata and hostile text; any other model takes the plain path.
+``FlatModel`` computes the word TF-IDF block, the red-flag block and the metadata block
+itself, the decision values and calibrated probabilities, and ranks all contributions of a
+chunk at once for the explanations. All must stay equal to the bit to
+``ColumnTransformer.transform``, ``predict_proba`` and the per-row explanation, on the seed
+corpus, the demo ads, sources with metadata and hostile text, and after a round trip through
+``flat.json``; a model it cannot express takes the scikit-learn path.
 """
 
 from __future__ import annotations
@@ -28,19 +29,18 @@ from pipeline.features import (
     _shape_matrix,
     ads_to_frame,
     normalise_text,
-    redflag_block,
     word_ngrams,
     word_runs,
 )
+from pipeline.featurize import ads_to_columns
+from pipeline.flat_model import MIN_CONTRIBUTION, FlatModel, Rows, _lexsort
 from pipeline.model import (
-    MIN_CONTRIBUTION,
-    _fast_transform,
-    _lexsort,
-    _tables,
     base_pipeline,
+    build_baseline,
     explain_rows,
     feature_names,
     fit_model,
+    flat_model,
     transform_and_score,
 )
 from pipeline.paths import DEMO_SITE_DIR, SEED_DIR
@@ -131,21 +131,29 @@ def frames(texts: list[str]) -> list[pd.DataFrame]:
     return [*out, raw]
 
 
-def assert_same_matrix(fast, slow) -> None:
-    assert type(fast) is type(slow)
-    assert fast.shape == slow.shape and fast.dtype == slow.dtype
+def assert_same_matrix(fast: Rows, slow) -> None:
+    assert fast.n_columns == slow.shape[1] and fast.data.dtype == slow.dtype
     for part in ("indptr", "indices", "data"):
         a, b = getattr(fast, part), getattr(slow, part)
         assert a.dtype == b.dtype and np.array_equal(a, b), part
 
 
-def test_the_fast_path_makes_the_same_matrix_as_scikit_learn(model, texts):
+def test_the_flat_model_makes_the_same_matrix_as_scikit_learn(model, texts):
     features = base_pipeline(model).named_steps["features"]
-    assert _tables(features).branches is not None  # the shipped model takes the fast path
+    flat = flat_model(model)
+    assert flat is not None  # the shipped model can be flattened
     for frame in frames(texts):
-        fast = _fast_transform(features, frame)
-        assert fast is not None
-        assert_same_matrix(fast, features.transform(frame))
+        assert_same_matrix(flat.transform(frame), features.transform(frame))
+
+
+def test_columns_without_pandas_give_the_same_matrix(model, texts):
+    flat = flat_model(model)
+    ads = [Ad(text=t) for t in texts] + demo_ads() + metadata_ads()
+    for i in range(0, len(ads), 200):
+        by_columns = flat.transform(ads_to_columns(ads[i : i + 200]))
+        by_frame = flat.transform(ads_to_frame(ads[i : i + 200]))
+        for part in ("indptr", "indices", "data"):
+            assert np.array_equal(getattr(by_columns, part), getattr(by_frame, part)), part
 
 
 def test_scores_equal_predict_proba_exactly(model, texts):
@@ -154,12 +162,40 @@ def test_scores_equal_predict_proba_exactly(model, texts):
         assert np.array_equal(probabilities, model.predict_proba(frame)[:, 1])
 
 
+def test_flat_json_reads_back_to_the_same_model(model, texts):
+    flat = flat_model(model)
+    again = FlatModel.from_json(flat.to_json())
+    assert again.to_json() == flat.to_json()
+    for name in ("idf", "redflag_scale", "coef"):
+        a, b = getattr(flat, name), getattr(again, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b), name
+    frame = frames(texts)[0]
+    X = again.transform(frame)
+    assert np.array_equal(again.probabilities(again.decision(X)), model.predict_proba(frame)[:, 1])
+    with pytest.raises(ValueError, match="format"):
+        FlatModel.from_json(flat.to_json().replace('"format":1', '"format":99'))
+
+
+def test_probabilities_where_the_calibration_overflows(model):
+    flat = flat_model(model)
+    a, _ = flat.calibration
+    huge = np.array([1e6, -1e6, 300.0, -300.0]) * np.sign(a)  # past exp's range, both ways
+    calibrator = model.calibrated_classifiers_[0].calibrators[0]
+    expected = calibrator.predict(huge)
+    assert expected[0] == 0.0 and expected[1] == 1.0
+    assert np.allclose(flat.probabilities(huge), expected, rtol=1e-15, atol=1e-300)
+
+
 def reference_explanations(model, X, top_terms=8, top_features=6):
     """The per-row explanation explain_rows computed before it was vectorised."""
     coef = base_pipeline(model).named_steps["clf"].coef_.ravel()
     names = feature_names(model)
     short = [str(n).split("__", 1)[-1] for n in names]
     is_term = np.array([str(n).startswith(("words__", "chars__")) for n in names])
+    if isinstance(X, Rows):
+        X = scipy.sparse.csr_matrix(
+            (X.data, X.indices, X.indptr), (len(X.indptr) - 1, X.n_columns)
+        )
     contributions = scipy.sparse.csr_matrix(X).multiply(coef).tocsr()
     contributions.eliminate_zeros()
     indptr, indices, data = contributions.indptr, contributions.indices, contributions.data
@@ -189,7 +225,7 @@ def test_explanations_equal_the_per_row_ranking(model, texts):
 
 def test_tied_contributions_keep_column_order(model):
     coef = base_pipeline(model).named_steps["clf"].coef_.ravel()
-    is_term = _tables(base_pipeline(model).named_steps["features"]).is_term
+    is_term = flat_model(model).is_term
     values, counts = np.unique(coef[is_term], return_counts=True)
     usable = (counts >= 3) & (np.abs(values) >= 0.05)
     assert usable.any()
@@ -199,8 +235,10 @@ def test_tied_contributions_keep_column_order(model):
     X[1, tied[::-1]] = 0.5
     X[1, [0, 1, len(coef) - 1]] = [0.9, 0.01, 0.3]  # ties among other entries
     X = X.tocsr()  # the last row is empty
+    X.sort_indices()
     assert explain_rows(model, X) == reference_explanations(model, X)
     assert explain_rows(model, X)[2] == {"terms": [], "features": []}
+    assert explain_rows(model, Rows.of(X)) == reference_explanations(model, X)  # flat path
 
 
 def test_one_sort_of_distinct_keys_is_a_stable_lexsort():
@@ -218,15 +256,15 @@ def test_unknown_feature_unions_take_the_scikit_learn_path(texts):
     y = np.array([i % 2 for i in range(len(frame))])
     groups = [str(i) for i in range(len(frame))]
     chars = fit_model(frame, y, groups, params={"chars": True, "calibration_folds": 2})
-    assert _tables(base_pipeline(chars).named_steps["features"]).branches is None
+    assert flat_model(chars) is None
     _, _, probabilities = transform_and_score(chars, frame)
     assert np.array_equal(probabilities, chars.predict_proba(frame)[:, 1])
     X, _, _ = transform_and_score(chars, frame)
     assert explain_rows(chars, X) == reference_explanations(chars, X)
 
-    baseline = ColumnTransformer([("words", TfidfVectorizer(ngram_range=(1, 2)), "text")])
-    baseline.fit(frame)
-    assert _fast_transform(baseline, frame) is None
+    assert flat_model(build_baseline().fit(frame["text"], y)) is None
+    words = ColumnTransformer([("words", TfidfVectorizer(ngram_range=(1, 2)), "text")])
+    assert flat_model(words.fit(frame)) is None
 
 
 def test_word_runs_give_the_tokens_of_the_normalised_text(texts):
@@ -245,13 +283,16 @@ def test_shape_cues_counted_at_once_equal_the_per_text_ones(texts):
         assert np.array_equal(_shape_matrix(sample), expected)
 
 
-def test_red_flag_block_without_the_cache_and_with_changed_rules(model, texts):
-    redflags = base_pipeline(model).named_steps["features"].named_transformers_["redflags"]
-    assert np.array_equal(redflag_block(redflags, texts), redflags.transform(texts))
-    renamed = copy.deepcopy(redflags)
-    renamed.feature_names_ = renamed.feature_names_[::-1]
-    renamed.scale_ = renamed.scale_[::-1]
-    assert np.array_equal(redflag_block(renamed, texts), renamed.transform(texts))
+def test_red_flags_of_rules_changed_since_training_are_read_by_name(model, texts):
+    """A model trained before a rule was renamed, added or dropped: the flat model reads the
+    trained columns by name, as RedFlagFeatures.transform does."""
+    older = copy.deepcopy(model)
+    features = base_pipeline(older).named_steps["features"]
+    redflags = features.named_transformers_["redflags"]
+    redflags.feature_names_ = [*redflags.feature_names_[:0:-1], "rf_Z9_retired_rule"]
+    redflags.scale_ = redflags.scale_[::-1].copy()
+    frame = frames(texts)[0]
+    assert_same_matrix(flat_model(older).transform(frame), features.transform(frame))
 
 
 def test_interchange_flags_are_the_contract_keys_of_the_flag_dicts(texts):
