@@ -148,6 +148,9 @@ def enqueue_pending(
             row["flagged"] = row["score"] >= threshold
     items = plan_queue(rows, threshold, share, scorer.version)
     added = store.enqueue(items, run_id, considered=(scorer.version, [r["ad_id"] for r in rows]))
-    uncertain = sum(1 for i in items if i["reason"] == "uncertainty")
-    log.info("queued %d items (%d for uncertainty)", added, uncertain)
-    return {"enqueued": added, "enqueued_uncertain": uncertain}
+    # Counted among the items really added: an ad already in the queue (scored again by a new
+    # model, say) is planned but kept as it was.
+    new = set(added)
+    uncertain = sum(1 for i in items if i["reason"] == "uncertainty" and i["ad_id"] in new)
+    log.info("queued %d items (%d for uncertainty)", len(added), uncertain)
+    return {"enqueued": len(added), "enqueued_uncertain": uncertain}

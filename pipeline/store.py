@@ -591,9 +591,9 @@ class Store:
         items: Sequence[dict[str, Any]],
         run_id: int | None = None,
         considered: tuple[str, Sequence[str]] | None = None,
-    ) -> int:
+    ) -> list[str]:
         """Add items (ad_id, priority, reason, model_version); an ad already queued is kept
-        as it is, so a rerun adds nothing. Returns how many were added.
+        as it is, so a rerun adds nothing. Returns the ids of the ads added.
 
         ``considered=(model_version, ad_ids)`` marks those scores as looked at by the queue
         step, in the same transaction, so a crash cannot leave them half-handled.
@@ -612,7 +612,7 @@ class Store:
             for i in items
         ]
         with self.begin() as conn:
-            added = _insert_ignore(conn, queue_items, rows)
+            added = [key[0] for key in _insert_ignore(conn, queue_items, rows)]
             if considered is not None:
                 version, ids = considered
                 ids = list(ids)
@@ -853,26 +853,28 @@ def _set_meta(conn: Connection, key: str, value: str) -> None:
     _upsert(conn, meta, {"key": key, "value": value}, ("key",))
 
 
-def _insert_ignore(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> int:
-    """Insert rows whose primary key is new; return how many were inserted."""
+def _insert_ignore(
+    conn: Connection, table: sa.Table, rows: list[dict[str, Any]]
+) -> list[tuple[Any, ...]]:
+    """Insert rows whose primary key is new; return the primary keys of those inserted."""
     if not rows:
-        return 0
+        return []
     name = conn.dialect.name
     if name == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     elif name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:  # pragma: no cover - other engines: check first, then insert
-        added = 0
+        added = []
         for row in rows:
             keys = [table.c[c.name] == row[c.name] for c in table.primary_key.columns]
             if conn.execute(sa.select(*table.primary_key.columns).where(*keys)).first() is None:
                 conn.execute(table.insert().values(**row))
-                added += 1
+                added.append(tuple(row[c.name] for c in table.primary_key.columns))
         return added
-    # RETURNING counts what was really inserted; rowcount is unreliable for executemany.
+    # RETURNING tells what was really inserted; rowcount is unreliable for executemany.
     stmt = insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
-    return len(conn.execute(stmt, rows).all())
+    return [tuple(key) for key in conn.execute(stmt, rows).all()]
 
 
 def _upsert(conn: Connection, table: sa.Table, row: dict[str, Any], keys: tuple[str, ...]) -> None:

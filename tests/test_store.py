@@ -116,8 +116,8 @@ def test_enqueue_is_idempotent_and_orders_by_priority(store):
     ads = make_ads(3)
     store.add_ads(ads)
     items = [{"ad_id": a.id, "priority": p} for a, p in zip(ads, [0.2, 0.9, 0.5], strict=True)]
-    assert store.enqueue(items) == 3
-    assert store.enqueue(items) == 0
+    assert sorted(store.enqueue(items)) == sorted(i["ad_id"] for i in items)
+    assert store.enqueue(items) == []
     assert [e.priority for e in store.queue()] == [0.9, 0.5, 0.2]
 
 
@@ -231,3 +231,29 @@ def test_a_database_newer_than_the_code_is_refused(db_url):
 def test_a_bad_database_url_is_a_one_line_error():
     with pytest.raises(WaspadaError, match="not a database URL"):
         Store("no-such-scheme")
+
+
+def test_nightly_counts_only_the_uncertain_items_really_queued(store):
+    """A new model scores every ad again: ads already in the queue are planned but kept as
+    they were, and the run says how many items it really added, of each kind."""
+    from types import SimpleNamespace
+
+    from pipeline.nightly import enqueue_pending
+
+    ads = make_ads(4)
+    store.add_ads(ads)
+    scored = [0.95, 0.40, 0.30, 0.10]  # one flagged; the 0.40 ad is the most uncertain
+    store.save_scores(
+        [
+            {"ad_id": a.id, "model_version": "m2", "text_hash": a.text_hash, "score": s,
+             "flagged": s >= 0.5}
+            for a, s in zip(ads, scored, strict=True)
+        ]
+    )  # fmt: skip
+    store.enqueue([{"ad_id": ads[1].id, "priority": 0.4, "reason": "uncertainty"}])  # model m1
+    model = SimpleNamespace(version="m2", threshold=0.5)
+    assert enqueue_pending(store, model, None, share=0.5) == {
+        "enqueued": 1,
+        "enqueued_uncertain": 0,
+    }
+    assert {e.ad_id for e in store.queue()} == {ads[0].id, ads[1].id}
