@@ -777,12 +777,15 @@ class Store:
     # -- users --------------------------------------------------------------------------
 
     def add_user(self, name: str, role: str, password_hash: str) -> None:
+        """Add an account, or change an existing one's role and password (it keeps the
+        date it was created)."""
         with self.begin() as conn:
             _upsert(
                 conn,
                 users,
                 {"name": name, "role": role, "password_hash": password_hash, "created_at": now()},
                 ("name",),
+                keep=("created_at",),
             )
 
     def get_user(self, name: str) -> dict[str, Any] | None:
@@ -877,7 +880,14 @@ def _insert_ignore(
     return [tuple(key) for key in conn.execute(stmt, rows).all()]
 
 
-def _upsert(conn: Connection, table: sa.Table, row: dict[str, Any], keys: tuple[str, ...]) -> None:
+def _upsert(
+    conn: Connection,
+    table: sa.Table,
+    row: dict[str, Any],
+    keys: tuple[str, ...],
+    keep: tuple[str, ...] = (),
+) -> None:
+    """Insert ``row``, or update the row with the same ``keys`` (its ``keep`` columns left)."""
     name = conn.dialect.name
     if name in ("sqlite", "postgresql"):
         if name == "sqlite":
@@ -885,7 +895,7 @@ def _upsert(conn: Connection, table: sa.Table, row: dict[str, Any], keys: tuple[
         else:
             from sqlalchemy.dialects.postgresql import insert
         stmt = insert(table).values(**row)
-        updates = {k: stmt.excluded[k] for k in row if k not in keys}
+        updates = {k: stmt.excluded[k] for k in row if k not in keys and k not in keep}
         if updates:
             stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=updates)
         else:
@@ -893,7 +903,8 @@ def _upsert(conn: Connection, table: sa.Table, row: dict[str, Any], keys: tuple[
         conn.execute(stmt)
         return
     where = [table.c[k] == row[k] for k in keys]  # pragma: no cover - other engines
-    if not conn.execute(table.update().where(*where).values(**row)).rowcount:
+    changes = {k: v for k, v in row.items() if k not in keep}
+    if not conn.execute(table.update().where(*where).values(**changes)).rowcount:
         conn.execute(table.insert().values(**row))
 
 

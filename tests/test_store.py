@@ -257,3 +257,12 @@ def test_nightly_counts_only_the_uncertain_items_really_queued(store):
         "enqueued_uncertain": 0,
     }
     assert {e.ad_id for e in store.queue()} == {ads[0].id, ads[1].id}
+
+
+def test_changing_an_account_keeps_the_date_it_was_created(store):
+    store.add_user("rina", "reviewer", "hash-1")
+    created = store.get_user("rina")["created_at"]
+    store.add_user("rina", "admin", "hash-2")
+    user = store.get_user("rina")
+    assert (user["role"], user["password_hash"]) == ("admin", "hash-2")
+    assert user["created_at"] == created
