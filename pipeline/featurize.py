@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from pipeline import redflags
 from pipeline.ad import Ad
 
 #: Text-valued columns of the model frame ("" when the source does not have the field).
@@ -180,25 +181,24 @@ def as_texts(values: Sequence[Any]) -> list[str]:
 def assess_cached(text: str):
     """``redflags.assess`` memoised: scoring needs the assessment for both the features and
     the evidence shown to reviewers (scoring works in chunks smaller than the cache)."""
-    from pipeline import redflags
-
     return redflags.assess(text)
 
 
 def redflag_names() -> list[str]:
     """The red-flag feature names of the rules as they are now (``rf_<rule id>``)."""
-    from pipeline import redflags
-
     return [f"rf_{name}" for name in redflags.feature_names()]
 
 
-def redflag_values(texts: Sequence[str]) -> np.ndarray:
-    """The raw red-flag vectors of ``texts`` (rows in order; columns :func:`redflag_names`)."""
-    from pipeline import redflags
-
+def redflag_values(
+    texts: Sequence[str], assessments: Sequence[redflags.Assessment] | None = None
+) -> np.ndarray:
+    """The raw red-flag vectors of ``texts`` (rows in order; columns :func:`redflag_names`),
+    from their ``assessments`` when the caller has them."""
     if not texts:
         return np.zeros((0, len(redflags.feature_names())))
-    return np.array([redflags.feature_vector(assess_cached(t)) for t in texts], dtype=float)
+    if assessments is None:
+        assessments = list(map(assess_cached, texts))
+    return np.array(list(map(redflags.feature_vector, assessments)), dtype=float)
 
 
 def align_columns(matrix: np.ndarray, names: list[str], trained: list[str]) -> np.ndarray:

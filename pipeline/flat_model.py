@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Any, NamedTuple
@@ -315,10 +316,11 @@ class FlatModel:
 
     # --- scoring ----------------------------------------------------------------------------
 
-    def transform(self, columns: Any) -> Rows:
+    def transform(self, columns: Any, assessments: Sequence[Any] | None = None) -> Rows:
         """The feature matrix of the model's input ``columns`` (``featurize.ads_to_columns``
         or a frame): the same entries, in the same order and dtype, as the fitted
-        ``ColumnTransformer`` makes."""
+        ``ColumnTransformer`` makes. ``assessments`` are the texts' ``redflags.assess``
+        results, if the caller has them already."""
         texts = as_texts(columns["text"])
         n = len(texts)
         rows, cols, values = [], [], []
@@ -331,7 +333,8 @@ class FlatModel:
                 values.append(data.astype(float) if weight is None else data * weight)
                 continue
             if name == "redflags":
-                block = align_columns(redflag_values(texts), redflag_names(), self.redflag_names)
+                values_now = redflag_values(texts, assessments)
+                block = align_columns(values_now, redflag_names(), self.redflag_names)
                 block = block / self.redflag_scale
             else:
                 block = meta_matrix(columns, self.meta_include)

@@ -22,6 +22,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from pipeline.ad import Ad, AdFormatError, open_input, open_output
 from pipeline.featurize import ads_to_columns, assess_cached
+from pipeline.redflags import assess
 from pipeline.registry import (
     ModelError,
     champion_history,
@@ -111,15 +112,18 @@ class Scorer:
 
     def _score(self, ads: Sequence[Ad]) -> tuple[list[Any], list[float], list[dict[str, Any]]]:
         """Assessments, scores (rounded probabilities) and explanations of non-empty ``ads``."""
-        assessments = [assess_cached(ad.text) for ad in ads]
         if self.flat is not None:
-            X = self.flat.transform(ads_to_columns(ads))
+            # Not through the cache: each chunk's assessments are dropped after it, instead of
+            # a few thousand ads' worth staying alive for the collector to walk over.
+            assessments = list(map(assess, (ad.text for ad in ads)))
+            X = self.flat.transform(ads_to_columns(ads), assessments)
             probabilities = self.flat.probabilities(self.flat.decision(X))
             explanations = self.flat.explain(X)
         else:
             from pipeline.features import ads_to_frame
             from pipeline.model import explain_rows, transform_and_score
 
+            assessments = [assess_cached(ad.text) for ad in ads]  # the features read them too
             X, _, probabilities = transform_and_score(self.model, ads_to_frame(ads))
             explanations = explain_rows(self.model, X)
         scores = list(map(round, probabilities.tolist(), repeat(6)))

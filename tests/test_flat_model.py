@@ -146,14 +146,17 @@ def test_the_flat_model_makes_the_same_matrix_as_scikit_learn(model, texts):
         assert_same_matrix(flat.transform(frame), features.transform(frame))
 
 
-def test_columns_without_pandas_give_the_same_matrix(model, texts):
+def test_columns_without_pandas_or_with_assessments_give_the_same_matrix(model, texts):
     flat = flat_model(model)
     ads = [Ad(text=t) for t in texts] + demo_ads() + metadata_ads()
     for i in range(0, len(ads), 200):
-        by_columns = flat.transform(ads_to_columns(ads[i : i + 200]))
-        by_frame = flat.transform(ads_to_frame(ads[i : i + 200]))
+        chunk = ads[i : i + 200]
+        by_columns = flat.transform(ads_to_columns(chunk))
+        by_frame = flat.transform(ads_to_frame(chunk))
+        assessed = flat.transform(ads_to_columns(chunk), [assess(ad.text) for ad in chunk])
         for part in ("indptr", "indices", "data"):
             assert np.array_equal(getattr(by_columns, part), getattr(by_frame, part)), part
+            assert np.array_equal(getattr(assessed, part), getattr(by_frame, part)), part
 
 
 def test_scores_equal_predict_proba_exactly(model, texts):
