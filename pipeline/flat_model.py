@@ -143,27 +143,15 @@ class FlatModel:
 
     def __post_init__(self) -> None:
         self.words = WordCounts(self.terms)
-        width = {"words": len(self.terms), "redflags": len(self.redflag_names)}
-        width["meta"] = len(self.meta_names)
-        self.offsets = dict(
-            zip(
-                (name for name, _ in self.branches),
-                np.cumsum([0] + [width[name] for name, _ in self.branches]).tolist(),
-                strict=False,
-            )
-        )
-        self.names = [
-            name
-            for branch, _ in self.branches
-            for name in {
-                "words": self.terms,
-                "redflags": self.redflag_names,
-                "meta": self.meta_names,
-            }[branch]
-        ]
-        self.is_term = np.concatenate(
-            [np.full(width[branch], branch == "words") for branch, _ in self.branches]
-        )
+        columns = {"words": self.terms, "redflags": self.redflag_names, "meta": self.meta_names}
+        self.offsets: dict[str, int] = {}  # each branch's first column
+        self.names: list[str] = []  # every column's name, as explanations show it
+        for branch, _ in self.branches:
+            self.offsets[branch] = len(self.names)
+            self.names += columns[branch]
+        self.is_term = np.zeros(len(self.names), dtype=bool)
+        if "words" in self.offsets:
+            self.is_term[self.offsets["words"] : self.offsets["words"] + len(self.terms)] = True
         if len(self.names) != len(self.coef):
             raise ValueError(f"{len(self.names)} features but {len(self.coef)} coefficients")
 

@@ -16,9 +16,9 @@ Layout::
 
 A directory written by ``waspada train --model-dir DIR`` has the same files and loads the same
 way. Loading refuses, with one line naming the fix, a missing card, a SHA-256 that differs
-from the card (of either artifact), or a different scikit-learn version. Red-flag rules that changed
-since training do not stop a model: it reads the rules it knows by name (see
-``pipeline.features.RedFlagFeatures``) and ``waspada models show`` tells which rules it used.
+from the card (of either artifact), or a different scikit-learn version. Red-flag rules that
+changed since training do not stop a model: it reads the rules it knows by name (see
+``pipeline.featurize.align_columns``) and ``waspada models show`` tells which rules it used.
 """
 
 from __future__ import annotations
@@ -55,14 +55,6 @@ def models_root(models_dir: str | os.PathLike | None = None) -> Path:
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def library_versions() -> dict[str, str]:
