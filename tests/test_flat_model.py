@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import gc
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -33,7 +34,7 @@ from pipeline.features import (
     word_runs,
 )
 from pipeline.featurize import ads_to_columns
-from pipeline.flat_model import MIN_CONTRIBUTION, FlatModel, Rows, _lexsort
+from pipeline.flat_model import MIN_CONTRIBUTION, FlatModel, Rows, _lexsort, round_4
 from pipeline.model import (
     base_pipeline,
     build_baseline,
@@ -244,7 +245,19 @@ def test_tied_contributions_keep_column_order(model):
     assert explain_rows(model, Rows.of(X)) == reference_explanations(model, X)  # flat path
 
 
-def test_one_sort_of_distinct_keys_is_a_stable_lexsort():
+def test_rounding_all_at_once_gives_what_round_gives():
+    rng = np.random.default_rng(11)
+    values = np.concatenate([rng.normal(0, scale, 50_000) for scale in (0.01, 1, 1000)])
+    halves = (rng.integers(-(10**7), 10**7, 50_000) + 0.5) / 1e4  # near ties, both sides
+    near = [halves, np.nextafter(halves, np.inf), np.nextafter(halves, -np.inf)]
+    special = np.array([0.0, -0.0, 2.675, 1.00005, -0.00005, 1e300, 5e-324, np.inf, -np.inf])
+    for sample in (values, *near, special):
+        got, want = round_4(sample), [round(float(v), 4) for v in sample]
+        assert got == want
+        assert [math.copysign(1, v) for v in got] == [math.copysign(1, v) for v in want]
+
+
+def test_two_stable_sorts_are_a_stable_lexsort():
     rng = np.random.default_rng(7)
     minor = rng.choice([-0.5, -0.25, -0.125, -0.0625], 5000)  # many ties
     major = rng.integers(0, 40, 5000)
