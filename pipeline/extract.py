@@ -630,7 +630,7 @@ _MONEY_RE = re.compile(
     rf"|\s?(?P<period2>sebulan|perbulan|perbln|monthly|daily|weekly)\b|)",
 )
 _MATCH_END = re.Match.end
-_PRE_RE = re.compile(rf"(?<![a-z])(?:{_CUR_PRE})\s?$")
+_PRE_RE = re.compile(rf"(?<![a-z])(?:{_by_first_char(_CUR_PRE)})\s?$")
 _PRE_LAST_CHARS = frozenset("p.r$dmywb¥€£฿₱₩")
 _CURRENCY = {
     "rp": "IDR", "rp.": "IDR", "idr": "IDR", "rupiah": "IDR", "us$": "USD", "usd": "USD",
@@ -661,14 +661,15 @@ _SALARY_CUE = re.compile(
         "thp|dibayar|komisi|bonus|digaji|bayaran|honor|uang saku|pocket money"
     )
 )
-_FEE_CUE = re.compile(
-    _by_first_char(
-        "biaya|fee|bayar|membayar|transfer|uang pendaftaran|uang jaminan|jaminan|deposit|dp|"
-        "down payment|ongkos|administrasi|admin|registrasi|pendaftaran|denda|ganti rugi|penalty|"
-        "pinalti|cost|charge|modal|aktivasi|activation|top ?up|upgrade|member|membership|"
-        "wajib beli|harus beli|beli tiket|wajib bayar|harus bayar|payable"
-    )
+_FEE_WORDS = (
+    "biaya|fee|bayar|membayar|transfer|uang pendaftaran|uang jaminan|jaminan|deposit|dp|"
+    "down payment|ongkos|administrasi|admin|registrasi|pendaftaran|denda|ganti rugi|penalty|"
+    "pinalti|cost|charge|modal|aktivasi|activation|top ?up|upgrade|member|membership|"
+    "wajib beli|harus beli|beli tiket|wajib bayar|harus bayar|payable"
 )
+_FEE_CUE = re.compile(_by_first_char(_FEE_WORDS))
+# no fee word is longer (as a pattern, "top ?up" counts one more than its longest match)
+_FEE_CUE_MAX_LEN = max(map(len, _FEE_WORDS.split("|")))
 
 
 _FEE_AFTER_RE = re.compile(
@@ -694,9 +695,10 @@ def _parse_number(raw: str, unit: str | None) -> float | None:
     else:
         m = _GROUPS_DECIMALS_RE.fullmatch(s)
         if m:
-            s = m.group(1).replace(".", "").replace(",", "") + (
-                "." + m.group(2) if m.group(2) else ""
-            )
+            whole, decimals = m.groups()
+            s = whole.replace(".", "").replace(",", "")
+            if decimals:
+                s += "." + decimals
         else:
             s = s.replace(",", ".")
     try:
@@ -710,29 +712,39 @@ def _parse_number(raw: str, unit: str | None) -> float | None:
 
 def _fmt(n: float) -> str:
     """``15000000`` rather than ``1.5e+07``; two decimals at most."""
-    return str(int(n)) if float(n).is_integer() else f"{n:.2f}".rstrip("0")
+    return str(int(n)) if n.is_integer() else f"{n:.2f}".rstrip("0")
 
 
 def _money_kind(before: str) -> str:
     """The kind named by the last pay or fee word before an amount (a tie, as in "dibayar", which
     holds "bayar", is a fee)."""
-    sal = max(map(_MATCH_END, _SALARY_CUE.finditer(before)), default=0)
-    fee = max(map(_MATCH_END, _FEE_CUE.finditer(before)), default=0)
-    if sal > fee:
+    sal = fee = 0
+    for sal in map(_MATCH_END, _SALARY_CUE.finditer(before)):  # noqa: B007 (the last is kept)
+        pass  # the matches do not overlap: the last one ends last
+    if not sal:  # then any fee word makes a fee
+        return "fee" if _FEE_CUE.search(before) else "other"
+    # a fee word ending at or after the pay word starts at most _FEE_CUE_MAX_LEN before its end:
+    # if there is none, the whole scan for fee words can be skipped
+    if not _FEE_CUE.search(before, sal - _FEE_CUE_MAX_LEN if sal > _FEE_CUE_MAX_LEN else 0):
         return "salary"
-    return "fee" if fee else "other"
+    for fee in map(_MATCH_END, _FEE_CUE.finditer(before)):  # noqa: B007
+        pass
+    return "salary" if sal > fee else "fee"
 
 
 _MONEY_SYMBOLS = "$¥€£฿₱₩"
 _GLUED_CURRENCIES = ("rp", "rm", "usd", "idr", "sgd")
-_MONEY_CUE_KEYS = ("cue:money", "cue:salary")
+_HIT_SPAN = attrgetter("start", "end")
 _GROUPED_RE = re.compile(r"\d{1,3}(?:[., ]\d{3})+$")
 _UNIT_CURRENCY_LESS = frozenset({"juta", "jt", "jta", "ribu", "rb", "rbu", "jutaan"})
 
 
 def _money_windows(t: str, by_key: dict[str, list[PhraseHit]]) -> list[tuple[int, int]]:
     """Merged text windows around money cues (units, currency words, "rp", symbols)."""
-    anchors = [(h.start, h.end) for key in _MONEY_CUE_KEYS for h in by_key.get(key, ())]
+    anchors = [
+        *map(_HIT_SPAN, by_key.get("cue:money", ())),
+        *map(_HIT_SPAN, by_key.get("cue:salary", ())),
+    ]
     for lit in _GLUED_CURRENCIES:  # "rp15.000", "rm1,800": not separate tokens
         pos = t.find(lit)
         while pos >= 0:
@@ -754,15 +766,13 @@ def _money_windows(t: str, by_key: dict[str, list[PhraseHit]]) -> list[tuple[int
             if hi >= 0:
                 out.append((lo, hi))
             lo = a - 28 if a > 28 else 0
+            # a window must not start inside a number, or "15.000.000" would be read as "000.000"
+            while lo > 0 and (t[lo - 1].isdigit() or t[lo - 1] in ".,"):
+                lo -= 1
         b += 30
         if b > hi:
             hi = b if b < n else n
     out.append((lo, hi))
-    # a window must not start inside a number, or "15.000.000" would be read as "000.000"
-    for k, (lo, hi) in enumerate(out):
-        while lo > 0 and (t[lo - 1].isdigit() or t[lo - 1] in ".,"):
-            lo -= 1
-        out[k] = (lo, hi)
     return out
 
 
@@ -777,12 +787,18 @@ def _extract_money(
     fspans = [fspan(a, b) for a, b in taken]
     matches = []
     last_end = -1
+    search = _MONEY_RE.search
     for lo, hi in _money_windows(t, by_key):
-        # _MONEY_RE matches at every digit, and its search skips to digits (see _NUM)
-        for m in _MONEY_RE.finditer(t, lo, hi):
+        # _MONEY_RE matches at every digit, and its search skips to digits (see _NUM). One
+        # search per match costs less than a finditer per window: the same matches, as none is
+        # empty (each starts on a digit)
+        m = search(t, lo, hi)
+        while m is not None:
+            end = m.end()
             if m.start() >= last_end:
                 matches.append(m)
-                last_end = m.end()
+                last_end = end
+            m = search(t, end, hi)
     for m in matches:
         n1raw, u1, n2raw, u2, post, period_raw, period2 = m.groups()
         a = m.start()
@@ -834,9 +850,10 @@ def _extract_money(
         if period != "unknown":
             kind = "salary"
         else:
-            before = t[max(0, a - 45) : a]
-            sent_break = max(before.rfind("\n"), before.rfind(". "))
-            kind = _money_kind(before[sent_break:] if sent_break >= 0 else before)
+            # the words before the amount, from the sentence break if any
+            w = a - 45 if a > 45 else 0
+            w = max(w, t.rfind("\n", w, a), t.rfind(". ", w, a))
+            kind = _money_kind(t[w:a])
             if kind == "other":
                 if _SALARY_CUE.search(t, b, b + 12):
                     kind = "salary"
