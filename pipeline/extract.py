@@ -1122,14 +1122,22 @@ def _group_hits(hits: list[PhraseHit]) -> tuple[dict[str, list[PhraseHit]], dict
     by_kind: dict[str, list[PhraseHit]] = {}
     kind_of = _KIND_OF_KEY
     for h in hits:
-        key = h.key
-        by_key.setdefault(key, []).append(h)
+        key = h[0]
+        got = by_key.get(key)
+        if got is None:  # (no empty list made and thrown away for the keys already met)
+            by_key[key] = [h]
+        else:
+            got.append(h)
         kind = kind_of.get(key)
         if kind is None:
             head, sep, _ = key.partition(":")
             kind = kind_of[key] = head if sep else ""
         if kind:
-            by_kind.setdefault(kind, []).append(h)
+            got = by_kind.get(kind)
+            if got is None:
+                by_kind[kind] = [h]
+            else:
+                got.append(h)
     return by_key, by_kind
 
 
@@ -1172,7 +1180,9 @@ class Analysis:
         lists = self._negated_lists
         if lists is None:
             lists = self._negated_lists = _may_negate_list(self.nt.text, self.tokens)
-        if not lists and _NEGATORS.isdisjoint(self.tokens.words[max(0, i - window) : i]):
+        if not lists and _NEGATORS.isdisjoint(
+            self.tokens.words[i - window if i > window else 0 : i]
+        ):
             return False
         return negated(self.nt.text, self.tokens, i, window)
 

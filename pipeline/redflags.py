@@ -22,7 +22,7 @@ from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from itertools import chain, compress, repeat
+from itertools import chain, compress, groupby, repeat
 from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
@@ -530,6 +530,8 @@ def _reads_as_warning(an: Analysis, private: bool, official_ref: bool) -> bool:
 
 
 _VISIT_VISAS = ("tourist", "visit", "ziarah", "umrah", "visa_free", "voa")
+#: the hits of a key without any (shared: :meth:`Ctx.hits` lists are read only)
+_NO_HITS: list = []
 
 
 class Ctx:
@@ -601,7 +603,7 @@ class Ctx:
         this may be the analysis's own list)."""
         got = self._ok.get(key)
         if got is None:
-            got = [] if self.doc_warning else self.raw.get(key, [])
+            got = _NO_HITS if self.doc_warning else self.raw.get(key, _NO_HITS)
             if got:
                 an = self.an
                 if self.warned:
@@ -612,8 +614,12 @@ class Ctx:
         return got
 
     def ev_hits(self, *keys: str) -> list[Span]:
-        span = self.span
-        return [span(h.start, h.end) for k in keys for h in self.hits(k)]
+        """Evidence: the original spans of the hits of ``keys`` (mapped in C, no comprehension;
+        usually there are none)."""
+        hits = (
+            self.hits(keys[0]) if len(keys) == 1 else [*chain.from_iterable(map(self.hits, keys))]
+        )
+        return list(map(self.span, map(_HIT_START, hits), map(_HIT_END, hits))) if hits else []
 
     def text_pos(self, item: Item) -> int:
         """Position in the normalised text of an item found in the original (for sentences)."""
@@ -684,7 +690,12 @@ class Ctx:
 
 
 def _spans(items: list[Item]) -> list[Span]:
-    return [(i.start, i.end) for i in items]
+    return list(map(_ITEM_SPAN, items))
+
+
+_ITEM_SPAN = attrgetter("start", "end")
+#: a PhraseHit's start and end (fields 3 and 4: a plain tuple index)
+_HIT_START, _HIT_END = itemgetter(3), itemgetter(4)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1336,30 +1347,31 @@ _DEBT_SETTING = frozenset(_code(r.id) for r in RULES if r.id[0] in "AE" and r.se
 def _patterns(codes: set[str], travel: bool) -> list[str]:
     """Combination patterns over the taxonomy codes of the flags (§8.2)."""
 
-    def has(*prefixes: str) -> bool:
-        return not codes.isdisjoint(prefixes)
-
+    # (``none(...)``: no flag of these codes; a bound C method, cheaper than a helper)
+    none = codes.isdisjoint
     out = []
-    if has("A1", "A3", "A6") and has("B1") and has("C1", "H1", "D4"):
+    if not none(("A1", "A3", "A6")) and "B1" in codes and not none(("C1", "H1", "D4")):
         out.append("P1_scam_compound")
-    if has("F1", "F2") and has("E1", "D1", "D2", "E2"):
+    if not none(("F1", "F2")) and not none(("E1", "D1", "D2", "E2")):
         out.append("P2_nonprocedural_placement")
-    if has("D3", "D5", "D6") and not codes.isdisjoint(_DEBT_SETTING):
+    if not none(("D3", "D5", "D6")) and not none(_DEBT_SETTING):
         out.append("P3_debt_bondage")
-    if has("A4") and has("E1", "D6", "F1"):
+    if "A4" in codes and not none(("E1", "D6", "F1")):
         out.append("P4_middle_east_domestic")
-    if has("A5") and has("F1", "F6", "D1"):
+    if "A5" in codes and not none(("F1", "F6", "D1")):
         out.append("P5_malaysia_backdoor")
-    if has("I1") and any(c[0] not in "IL" for c in codes):  # and a flag of another family
+    if "I1" in codes and any(c[0] not in "IL" for c in codes):  # and a flag of another family
         out.append("P6_underage")
     # §8.2 says F1 + G1; a named (impersonated) company with a free-mail or WhatsApp-only
     # contact is the same fee-fraud shape, so any recruiter-channel flag counts here
-    if has("D1", "D2") and has("F1", "G1", "F5") and not travel:
+    if not none(("D1", "D2")) and not none(("F1", "G1", "F5")) and not travel:
         out.append("P7_fee_fraud")
     return out
 
 
 _START, _END = itemgetter(0), itemgetter(1)
+#: the family of a taxonomy code ("A" for "A1")
+_FAMILY = itemgetter(0)
 # builds a NamedTuple without its Python-level __new__ (half the cost)
 _new_tuple = tuple.__new__
 _new_object = object.__new__
@@ -1418,13 +1430,11 @@ def _score(codes: set[str], patterns: list[str], travel: bool) -> dict[str, int]
 
     ``codes``: the taxonomy codes of the flags (``"A1"``).
     """
-    by_family: dict[str, list[str]] = {}
-    for code in sorted(codes):
-        by_family.setdefault(code[0], []).append(code)
     mitigation = 0
     fixed = dict.fromkeys(SCORES, 0)  # points mitigation cannot lower
     other = dict.fromkeys(SCORES, 0)
-    for family_codes in by_family.values():
+    # the codes of each family together (sorted, the family is the code's first letter)
+    for _, family_codes in groupby(sorted(codes), _FAMILY):
         mitigates, points = _family_points(tuple(family_codes))
         mitigation += mitigates
         for s, capped, critical in points:
@@ -1494,8 +1504,9 @@ def _assess_analysis(an: Analysis) -> Assessment:
                 # the Flag filled in one step: the frozen dataclass's __init__ sets each field
                 # through object.__setattr__, which costs three times as much
                 flag = _new_object(Flag)
-                flag.__dict__.update(attrs)
-                flag.__dict__["evidence"] = evidence
+                fields = flag.__dict__
+                fields.update(attrs)
+                fields["evidence"] = evidence
                 flags.append(flag)
                 codes.add(code)
     travel = ctx.travel_logistics()

@@ -771,17 +771,15 @@ class PhraseMatcher:
         for cands in self._wild.values():
             cands.sort(key=lambda c: -len(c[0]))
         # one entry per first word: (keys of the one-word phrases, longer phrases by their
-        # second word with the wildcard phrases merged in (longest first) or None when no longer
-        # phrase starts with it, wildcard phrases)
-        self._entries: dict[str, tuple[list[str], dict[str, list[_Cand]] | None, list[_Cand]]] = {}
+        # second word with the wildcard phrases merged in (longest first), wildcard phrases)
+        self._entries: dict[str, tuple[list[str], dict[str, list[_Cand]], list[_Cand]]] = {}
         for w in set(self._single) | set(self._pair) | set(self._wild):
             wl = self._wild.get(w, [])
             by_second = {
                 x: list(map(_cand, sorted(cands + wl, key=lambda c: -len(c[0])) if wl else cands))
                 for x, cands in self._pair.get(w, {}).items()
             }
-            longer = by_second if by_second or wl else None
-            self._entries[w] = (self._single.get(w, []), longer, list(map(_cand, wl)))
+            self._entries[w] = (self._single.get(w, []), by_second, list(map(_cand, wl)))
 
     def find(self, tokens: Tokens) -> list[PhraseHit]:
         words = tokens.words
@@ -790,11 +788,15 @@ class PhraseMatcher:
         hits: list[PhraseHit] = []
         # the entry of every word, None for most: one C-level pass, then only phrase starts
         entries = list(map(self._entries.get, words))
+        # the word after each (no phrase has an empty word: the last word has none after it)
+        after = words[1:]
+        after.append("")
         for i in compress(range(n), entries):
             singles, by_second, wl = entries[i]
-            seen: tuple[str, ...] = ()
-            if by_second is not None and i + 1 < n:
-                for key, k, tail, ptoks in by_second.get(words[i + 1]) or wl:
+            x = after[i]
+            if x in by_second or wl:  # the first two words begin a phrase (or a wildcard one)
+                seen: tuple[str, ...] = ()
+                for key, k, tail, ptoks in by_second.get(x, wl):
                     if key in seen or i + k > n:
                         continue
                     if tail is not None:  # the first two words already match
@@ -804,11 +806,15 @@ class PhraseMatcher:
                         continue
                     seen += (key,)
                     hits.append(_new_tuple(PhraseHit, (key, i, i + k, starts[i], ends[i + k - 1])))
-            if singles:
+                if singles:
+                    s, e = starts[i], ends[i]
+                    for key in singles:
+                        if key not in seen:
+                            hits.append(_new_tuple(PhraseHit, (key, i, i + 1, s, e)))
+            elif singles:
                 s, e = starts[i], ends[i]
                 for key in singles:
-                    if key not in seen:
-                        hits.append(_new_tuple(PhraseHit, (key, i, i + 1, s, e)))
+                    hits.append(_new_tuple(PhraseHit, (key, i, i + 1, s, e)))
         return hits
 
 
