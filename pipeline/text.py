@@ -278,15 +278,21 @@ class OffsetMap:
     segments instead of one entry per character keeps normalisation cheap.
     """
 
-    __slots__ = ("tpos", "src_start", "src_end", "linear")
+    __slots__ = ("tpos", "src_start", "src_end", "linear", "shift", "limit")
 
     def __init__(self) -> None:
         self.tpos: list[int] = []
         self.src_start: list[int] = []
         self.src_end: list[int] = []
         self.linear: list[bool] = []
+        #: when the map is one linear segment (most ads): source minus derived position, and
+        #: the segment's source end (for the fast path of NormalisedText.fspan); else None
+        self.shift: int | None = None
+        self.limit = 0
 
     def add(self, tpos: int, s: int, e: int, linear: bool) -> None:
+        self.shift = s - tpos if linear and not self.tpos else None
+        self.limit = e
         self.tpos.append(tpos)
         self.src_start.append(s)
         self.src_end.append(e)
@@ -482,11 +488,12 @@ _GLUED_UNITS = {"jt": "juta", "jta": "juta", "rb": "ribu", "rbu": "ribu", "bln":
                 "thn": "tahun"}  # fmt: skip
 _SHORTHAND_KEYS = frozenset(SHORTHAND)
 _DIGITS = frozenset("0123456789")
+_UNIT_STARTS = ("jt", "rb", "bln", "thn")  # every glued unit starts with one of these
 
 
 def _has_glued_unit(folded: str) -> bool:
     """Is a unit glued to a number ("15jt", "500rb")? ``str.find`` is much cheaper than a regex."""
-    for lit in ("jt", "rb", "bln", "thn"):
+    for lit in _UNIT_STARTS:
         pos = folded.find(lit)
         while pos > 0:
             if folded[pos - 1].isdigit():
@@ -523,16 +530,25 @@ def _tokens_from_parts(parts: list[str]) -> Tokens:
     return Tokens(parts[1::2], acc[:-1:2], acc[1::2])
 
 
-# every ASCII character but [0-9a-z] -> " " (in lower-case ASCII text: the separators)
-_ASCII_SEPARATORS = str.maketrans(
-    {i: " " for i in range(128) if not ("0" <= chr(i) <= "9" or "a" <= chr(i) <= "z")}
-)
+# every byte but [0-9a-z] -> " " (in lower-case ASCII text: the separators)
+_ASCII_SEPARATORS = bytes(i if 48 <= i <= 57 or 97 <= i <= 122 else 32 for i in range(256))
 #: below this length the fixed cost of the numpy calls in _scan_tokens exceeds their savings
 _SHORT_TEXT = 64
 
 
 def _scan_tokens(folded: str) -> Tokens:
-    """Tokens of lower-case text, as ``_tokens_from_parts(_TOKEN_SPLIT_RE.split(folded))``.
+    """Tokens of lower-case text, as ``_tokens_from_parts(_TOKEN_SPLIT_RE.split(folded))``."""
+    return _scan(folded)[0]
+
+
+# in the scanned text (separators " ", tokens [0-9a-z]): an ASCII digit -> "0", a letter -> "a"
+_DIGITS_AND_LETTERS = bytes.maketrans(b"123456789bcdefghijklmnopqrstuvwxyz", b"0" * 9 + b"a" * 25)
+
+
+def _scan(folded: str) -> tuple[Tokens, list[int]]:
+    """Tokens of lower-case text (see :func:`_scan_tokens`), and the positions of the ASCII
+    digits followed by a token character that is not one (in "15jt", "g4ji", "1٣": where l33t
+    and glued units can be).
 
     ``re.split`` and the running sums cost about a microsecond per token; here the work is in
     C: numpy finds where "is a token character" flips, ``str.split`` cuts the words.
@@ -541,14 +557,24 @@ def _scan_tokens(folded: str) -> Tokens:
     parts = [folded] if folded.isascii() else _NON_ASCII_SPLIT_RE.split(folded)
     runs = parts[1::2]  # [ASCII, run, ASCII, run, ..., ASCII]
     parts[1::2] = map(_ascii_stand_in, runs)
-    spaced = "".join(parts).translate(_ASCII_SEPARATORS)
-    # " " padding at both ends: every token has a flip before and after it
-    is_token = np.frombuffer(f" {spaced} ".encode("ascii"), np.uint8) != 32
-    flips = np.flatnonzero(is_token[1:] != is_token[:-1]).tolist()
+    # " " padding at both ends: every token has a flip before and after it (bytes.translate,
+    # a plain table lookup, costs much less than str.translate)
+    padded = f" {''.join(parts)} ".encode("ascii").translate(_ASCII_SEPARATORS)
+    spaced = padded.decode("ascii")
+    is_token = np.frombuffer(padded, np.uint8) != 32
+    flips = (is_token[1:] != is_token[:-1]).nonzero()[0].tolist()
     tokens = Tokens(spaced.split(), flips[0::2], flips[1::2])
     if runs:
         _restore_non_ascii(folded, tokens, parts)
-    return tokens
+    # bytes.find costs far less than a regex, which stops at every digit (phone numbers!);
+    # ``padded`` is one character ahead of ``folded``
+    classes = padded.translate(_DIGITS_AND_LETTERS)
+    pairs: list[int] = []
+    i = classes.find(b"0a")
+    while i >= 0:
+        pairs.append(i - 1)
+        i = classes.find(b"0a", i + 2)
+    return tokens, pairs
 
 
 def _ascii_stand_in(run: str) -> str:
@@ -581,32 +607,51 @@ def _expand(folded: str) -> tuple[str, Tokens]:
     second offset map and the text is never rebuilt.
     """
     if len(folded) >= _SHORT_TEXT:
-        tokens = _scan_tokens(folded)
+        tokens, pairs = _scan(folded)
     else:
         splitter = _TOKEN_SPLIT_ASCII_RE if folded.isascii() else _TOKEN_SPLIT_RE
         tokens = _tokens_from_parts(splitter.split(folded))  # [sep, tok, sep, ..., sep]
+        pairs = None
+    return _expand_tokens(folded, tokens, pairs)
+
+
+def _expand_tokens(folded: str, tokens: Tokens, pairs: list[int] | None) -> tuple[str, Tokens]:
+    """:func:`_expand` once ``folded`` is cut into ``tokens``; ``pairs``: the digit-letter
+    pairs of :func:`_scan`, or None to look for l33t and glued units with regex scans."""
     words, starts, ends = tokens.words, tokens.starts, tokens.ends
     text = folded
     # set operations and compress() keep the per-token work in C
-    digits = [m.start() for m in _LEET_GATE_RE.finditer(folded)]
-    if any(_letter_before_digits(folded, i) for i in digits):
+    if pairs is None:
+        digits = [m.start() for m in _LEET_GATE_RE.finditer(folded)]
+    else:  # as _LEET_GATE_RE finds them (a non-ASCII letter is no l33t)
+        digits = [i for i in pairs if folded[i] in "013457" and "a" <= folded[i + 1] <= "z"]
+    if digits and any(_letter_before_digits(folded, i) for i in digits):
         # only a word with one of these digits can hold l33t
         maybe = {words[bisect_right(starts, i) - 1] for i in digits}
         fixes = {w: u for w in maybe if (u := _unleet_word(w)) is not None}
         if fixes:
             text = _unleet_text(folded, tokens, fixes)
-    wanted = _SHORTHAND_KEYS.intersection(words)
-    if _has_glued_unit(folded):
-        wanted = wanted.union(w for w in words if w[0] in _DIGITS and w[-1].isalpha())
-    if not wanted:
-        return text, tokens
+    # the shorthand words and the numbers with a glued unit, in order (no key starts with a
+    # digit: the two are disjoint)
+    hits = list(compress(range(len(words)), map(_SHORTHAND_KEYS.__contains__, words)))
+    if pairs is None or folded.startswith(_UNIT_STARTS):
+        numbers = range(len(words)) if _has_glued_unit(folded) else ()
+    else:
+        # A word that can expand ("15jt", _GLUED_RE from an ASCII digit) holds a pair (l33t
+        # changes no first or last character) and makes _has_glued_unit True, unless a unit
+        # also starts the text (its search ends there: the branch above keeps that quirk); so
+        # the words of the pairs are enough.
+        numbers = {bisect_right(starts, i) - 1 for i in pairs}
+    glued = [k for k in numbers if words[k][0] in _DIGITS and words[k][-1].isalpha()]
+    if glued:
+        hits = sorted(hits + glued)
     n = len(folded)
     # one-word expansions in place; the others rebuild the lists, piece by piece (linear)
     nw: list[str] = []
     ns: list[int] = []
     ne: list[int] = []
     last = 0  # words[:last] are in the new lists
-    for k in compress(range(len(words)), map(wanted.__contains__, words)):
+    for k in hits:
         w = words[k]
         a, b = starts[k], ends[k]
         rep = _SHORTHAND_WORDS.get(w)
@@ -683,7 +728,21 @@ class NormalisedText:
         if fold_map is None:
             n = len(self.folded)
             return min(start, n), min(end, n)
-        s, e = fold_map.span(start, end)
+        shift = fold_map.shift
+        if shift is not None:  # one linear segment: OffsetMap.span inlined (~30 calls an ad)
+            limit = fold_map.limit
+            s = start + shift
+            e = (end if end > start else start + 1) + shift
+            if s > limit:
+                s = limit
+            if e > limit:
+                e = limit
+            elif e < limit:
+                # inside the segment every character folded to one, and no mark, variation
+                # selector or format character does (they fold to none): nothing to extend
+                return s, e
+        else:
+            s, e = fold_map.span(start, end)
         # never cut a character from its combining marks / variation selectors ("0️⃣")
         orig = self.original
         while (
@@ -1027,10 +1086,15 @@ def detect_language(text: str) -> str:
     return _language_of_words(normalise(text).tokens.words) if text else "mixed"
 
 
+_STOP_WORDS = _ID_WORDS | _EN_WORDS
+
+
 def _language_of_words(words: list[str]) -> str:
     # distinct stop words: cheap set intersections, and repeated boilerplate cannot dominate
-    n_id = len(_ID_WORDS.intersection(words))
-    n_en = len(_EN_WORDS.intersection(words))
+    # (one pass over the words; the few stop words found are then split by language)
+    found = _STOP_WORDS.intersection(words)
+    n_id = len(found & _ID_WORDS)
+    n_en = len(found & _EN_WORDS)
     total = n_id + n_en
     if total == 0:
         return "mixed"

@@ -181,3 +181,53 @@ def test_scanned_tokens_equal_the_regex_split_on_any_text():
         want = _tokens_from_parts(_TOKEN_SPLIT_RE.split(folded))
         got = _scan_tokens(folded)
         assert (got.words, got.starts, got.ends) == (want.words, want.starts, want.ends), folded
+
+
+def test_scan_pairs_and_the_gates_built_on_them_equal_the_regex_scans():
+    """The digit-letter pairs of the token scan are the regex's, and expanding with them (texts
+    of 64+ characters) gives what the regex gates for l33t and glued units give."""
+    import random
+    import re
+
+    from pipeline.text import Tokens, _expand_tokens, _fold, _scan
+
+    pair_re = re.compile(r"[0-9](?=[^\W0-9_])")  # an ASCII digit, then a non-digit token char
+    rng = random.Random(20261129)
+    pieces = ["gaji", "15jt", "5rb", "3bln", "2thn", "10jta", "1٣jt", "٣jt", "❶jt", "jt", "rb"]
+    pieces += ["g4ji", "l0ker", "p3mi", "k4mb0ja", "a15jt", "15jté", "1é", "wa", "ln", "bln"]
+    pieces += [" ", "  ", "\n", "-", "_", ".", "/", "wa.me", "@", "café", "ｗａ", "𝐆𝐀𝐉𝐈", "0812"]
+    for _ in range(3_000):
+        head = rng.choice(["", "", "jt ", "rb", "bln ", "thn"])
+        folded, _ = _fold(head + "".join(rng.choices(pieces, k=rng.randint(20, 60))))
+        if len(folded) < 64:
+            continue
+        tokens, pairs = _scan(folded)
+        assert pairs == [m.start() for m in pair_re.finditer(folded)], folded
+        copy = Tokens(list(tokens.words), list(tokens.starts), list(tokens.ends))
+        text, got = _expand_tokens(folded, tokens, pairs)
+        want_text, want = _expand_tokens(folded, copy, None)
+        assert (text, got.words, got.starts, got.ends) == (
+            want_text,
+            want.words,
+            want.starts,
+            want.ends,
+        ), folded
+
+
+def test_no_mark_or_format_character_folds_to_one_character():
+    """NormalisedText.fspan relies on it: inside a linear segment of the fold map (characters
+    folded one to one) no character is one that ``fspan`` must keep with the one before."""
+    import sys
+    import unicodedata
+
+    from pipeline.text import _fold, _fold_char
+
+    for c in map(chr, range(sys.maxunicode + 1)):
+        if unicodedata.category(c) in ("Mn", "Me", "Cf"):
+            assert len(_fold_char(c)) != 1, hex(ord(c))
+    nt = normalise("0\ufe0f\u20e3 a\u0301 b")  # keycap, combining acute: spans keep them
+    assert nt.original[slice(*nt.span(0, 1))] == "0\ufe0f\u20e3"
+    assert nt.original[slice(*nt.span(2, 3))] == "a\u0301"
+    assert _fold("x\u200by")[1].shift is None  # a dropped character: two segments
+    nt = normalise("ab\u0301")  # one segment, the mark after it
+    assert nt.fold_map.shift == 0 and nt.original[slice(*nt.span(1, 2))] == "b\u0301"
