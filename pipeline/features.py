@@ -19,26 +19,18 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from pipeline.ad import Ad
-from pipeline.featurize import (  # noqa: F401 - re-exported: the pipeline's feature vocabulary
-    _GROUP_NAMES,
-    _TOKEN,
-    FLAG_COLUMNS,
+from pipeline.featurize import (
     FRAME_COLUMNS,
-    META_COLUMNS,
     META_GROUPS,
-    TEXT_COLUMNS,
-    _shape,
-    _shape_matrix,
     ads_to_columns,
     align_columns,
     as_texts,
-    assess_cached,
     meta_matrix,
-    normalise_text,
+    meta_names,
+    normalise_text,  # noqa: F401 - models pickled before featurize existed name it here
     redflag_names,
     redflag_values,
     word_ngrams,
-    word_runs,
 )
 
 # Tokenised texts, kept only while training (see ``token_cache``): cross-validation fits the
@@ -238,9 +230,7 @@ class MetaFeatures(TransformerMixin, BaseEstimator):
             raise ValueError(f"unknown MetaFeatures groups {sorted(unknown)}; use {META_GROUPS}")
         _check_input(self, X, fitting=True)
         self.n_features_in_ = _n_columns(X)
-        self.feature_names_ = [
-            n for g in META_GROUPS if g in self.include for n in _GROUP_NAMES[g]
-        ]
+        self.feature_names_ = meta_names(self.include)
         return self
 
     def transform(self, X: Any) -> np.ndarray:

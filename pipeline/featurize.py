@@ -272,6 +272,12 @@ def _shape(text: str) -> list[float]:
     ]
 
 
+def meta_names(include: Sequence[str] = META_GROUPS) -> list[str]:
+    """The names of the metadata columns of the groups ``include``, in :func:`meta_matrix`'s
+    order."""
+    return [name for group in META_GROUPS if group in include for name in _GROUP_NAMES[group]]
+
+
 def meta_matrix(columns: Mapping[str, Any], include: Sequence[str] = META_GROUPS) -> np.ndarray:
     """The metadata block for the model's input ``columns`` (a mapping of names to values, or
     a ``pandas.DataFrame``; a column it lacks counts as absent): ``MetaFeatures.transform`` and

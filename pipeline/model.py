@@ -49,17 +49,15 @@ from pipeline import WaspadaError
 from pipeline.datasets import LabelledData
 from pipeline.evaluate import choose_threshold, evaluate_predictions, summarise
 from pipeline.features import (
-    META_COLUMNS,
-    META_GROUPS,
     MetaFeatures,
     RedFlagFeatures,
     WordAnalyzer,
     ads_to_frame,
-    normalise_text,
     prime_redflag_cache,
     redflag_matrix,
     token_cache,
 )
+from pipeline.featurize import META_COLUMNS, META_GROUPS, normalise_text
 from pipeline.flat_model import FlatModel, Rows, explain
 
 RANDOM_STATE = 20261128

@@ -10,13 +10,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from pipeline import redflags
 from pipeline.ad import Ad
-from pipeline.features import (
-    FRAME_COLUMNS,
-    MetaFeatures,
-    RedFlagFeatures,
-    ads_to_frame,
-    normalise_text,
-)
+from pipeline.features import MetaFeatures, RedFlagFeatures, ads_to_frame
+from pipeline.featurize import FRAME_COLUMNS, normalise_text
 
 # One-dimensional input (a list or Series of texts) is accepted on purpose: the
 # ColumnTransformer hands the text column over as a Series.

@@ -24,16 +24,16 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from pipeline.ad import Ad
 from pipeline.datasets import load_labelled
-from pipeline.features import (
+from pipeline.features import ads_to_frame
+from pipeline.featurize import (
     _TOKEN,
     _shape,
     _shape_matrix,
-    ads_to_frame,
+    ads_to_columns,
     normalise_text,
     word_ngrams,
     word_runs,
 )
-from pipeline.featurize import ads_to_columns
 from pipeline.flat_model import MIN_CONTRIBUTION, FlatModel, Rows, _lexsort, round_4
 from pipeline.model import (
     base_pipeline,
