@@ -494,7 +494,7 @@ _UNIT_STARTS = ("jt", "rb", "bln", "thn")  # every glued unit starts with one of
 def _has_glued_unit(folded: str) -> bool:
     """Is a unit glued to a number ("15jt", "500rb")? ``str.find`` is much cheaper than a regex."""
     for lit in _UNIT_STARTS:
-        pos = folded.find(lit)
+        pos = folded.find(lit, 1)  # a unit needs a digit before it: not at position 0
         while pos > 0:
             if folded[pos - 1].isdigit():
                 return True
@@ -634,13 +634,11 @@ def _expand_tokens(folded: str, tokens: Tokens, pairs: list[int] | None) -> tupl
     # the shorthand words and the numbers with a glued unit, in order (no key starts with a
     # digit: the two are disjoint)
     hits = list(compress(range(len(words)), map(_SHORTHAND_KEYS.__contains__, words)))
-    if pairs is None or folded.startswith(_UNIT_STARTS):
+    if pairs is None:
         numbers = range(len(words)) if _has_glued_unit(folded) else ()
     else:
         # A word that can expand ("15jt", _GLUED_RE from an ASCII digit) holds a pair (l33t
-        # changes no first or last character) and makes _has_glued_unit True, unless a unit
-        # also starts the text (its search ends there: the branch above keeps that quirk); so
-        # the words of the pairs are enough.
+        # changes no first or last character): the words of the pairs are enough.
         numbers = {bisect_right(starts, i) - 1 for i in pairs}
     glued = [k for k in numbers if words[k][0] in _DIGITS and words[k][-1].isalpha()]
     if glued:

@@ -59,6 +59,9 @@ def test_leet_does_not_touch_numbers_or_permit_names():
         ("chat tele", "chat telegram"),
         ("cs online", "customer service online"),
         ("500rb", "500 ribu"),
+        # a unit that also starts the text: the search for a glued one went on past it
+        ("jt murah, gaji 15jt", "juta murah gaji 15 juta"),
+        ("rb-an saja " * 8 + "bonus 500rb", "ribu an saja " * 8 + "bonus 500 ribu"),  # 64+ chars
     ],
 )
 def test_shorthand_expansion(raw, expected):
