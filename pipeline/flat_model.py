@@ -154,6 +154,8 @@ class FlatModel:
             self.is_term[self.offsets["words"] : self.offsets["words"] + len(self.terms)] = True
         if len(self.names) != len(self.coef):
             raise ValueError(f"{len(self.names)} features but {len(self.coef)} coefficients")
+        if len(self.idf) != len(self.terms) or len(self.redflag_scale) != len(self.redflag_names):
+            raise ValueError("idf or red-flag scales do not match their columns")
 
     # --- from scikit-learn ----------------------------------------------------------------
 

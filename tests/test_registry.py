@@ -121,14 +121,21 @@ def test_tampered_flat_form_is_refused_too(models):
             loader()
 
 
-def test_a_flat_form_that_cannot_be_read_is_refused(models):
+@pytest.mark.parametrize("broken", ["not a model", "idf of another length"])
+def test_a_flat_form_that_cannot_be_read_is_refused(models, broken):
+    """Broken in a way its card agrees with (written so, not tampered with afterwards)."""
     root, _, second = models
     flat, card_path = root / second / "flat.json", root / second / "card.json"
-    flat.write_bytes(b'{"format": 1, "branches": []}')  # valid JSON, not a model
+    data = json.loads(flat.read_text(encoding="utf-8"))
+    if broken == "not a model":
+        data = {"format": 1, "branches": []}
+    else:
+        data["idf"] = data["idf"][:-1]
+    flat.write_text(json.dumps(data), encoding="utf-8")
     card = json.loads(card_path.read_text())
     card["flat"]["sha256"] = hashlib.sha256(flat.read_bytes()).hexdigest()
     card_path.write_text(json.dumps(card))
-    with pytest.raises(ModelError, match=r"flat.json cannot be read \(KeyError\); retrain"):
+    with pytest.raises(ModelError, match=r"flat.json cannot be read \((KeyError|ValueError)\)"):
         Scorer.load(second, root)
     scorer, warning = load_scorer("champion", root)  # nightly falls back to the last good one
     assert scorer.version != second and "refused" in warning
