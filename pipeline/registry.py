@@ -31,6 +31,7 @@ import os
 import platform
 import subprocess
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -429,6 +430,7 @@ def read_card(directory: Path) -> dict[str, Any]:
         raise ModelError(f"model card {path} is unreadable; retrain: run `make model`") from None
 
 
+@cache
 def _installed_scikit_learn() -> str:
     """The installed scikit-learn's version, read without importing it (a second of start-up
     that scoring a flat model does not otherwise need)."""
