@@ -227,9 +227,10 @@ def _init_worker(directory: str | None) -> None:
 
 def _score_lines(
     lines: list[tuple[int, str]], skip_bad: bool
-) -> tuple[list[str], list[tuple[int, str]], int]:
-    """Score raw JSONL lines; return output lines, ``(line, problem)`` for bad ones, and how
-    many were flagged."""
+) -> tuple[str, int, list[tuple[int, str]], int]:
+    """Score raw JSONL lines; return the output lines as one string (one object to send back
+    from a worker, one write), their number, ``(line, problem)`` for bad ones, and how many
+    were flagged."""
     assert _WORKER is not None
     objects, ads, bad = [], [], []
     for number, line in lines:
@@ -251,7 +252,7 @@ def _score_lines(
         objects.append(obj)
         ads.append(ad)
     if not ads or (bad and not skip_bad):
-        return [], bad, 0
+        return "", 0, bad, 0
     out = []
     flagged = 0
     version, threshold = _WORKER.version, _WORKER.threshold
@@ -269,7 +270,8 @@ def _score_lines(
             explanation=explanation,
         )
         out.append(_encode(record))
-    return out, bad, flagged
+    out.append("")  # the last line's newline
+    return "\n".join(out), len(out) - 1, bad, flagged
 
 
 # ``json.dumps`` with these options builds a new encoder for every call. A record (parsed
@@ -344,8 +346,8 @@ def score_file(
     temp = final.with_name(final.name + ".part") if final else None
     reasons: Counter = Counter()
 
-    def handle(result: tuple[list[str], list[tuple[int, str]], int], out: IO[str]) -> None:
-        lines, bad, flagged = result
+    def handle(result: tuple[str, int, list[tuple[int, str]], int], out: IO[str]) -> None:
+        text, count, bad, flagged = result
         if bad and not skip_bad:
             number, problem = bad[0]
             raise AdFormatError(f"{name}:{number}: {problem}")
@@ -354,10 +356,8 @@ def score_file(
             reasons[problem.split(" (")[0]] += 1
             if on_skip:
                 on_skip(f"{name}:{number}: {problem}")
-        for line in lines:
-            out.write(line)
-            out.write("\n")
-        stats.scored += len(lines)
+        out.write(text)
+        stats.scored += count
         stats.flagged += flagged
 
     _WORKER = scorer
