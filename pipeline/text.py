@@ -532,13 +532,8 @@ def _tokens_from_parts(parts: list[str]) -> Tokens:
 
 # every byte but [0-9a-z] -> " " (in lower-case ASCII text: the separators)
 _ASCII_SEPARATORS = bytes(i if 48 <= i <= 57 or 97 <= i <= 122 else 32 for i in range(256))
-#: below this length the fixed cost of the numpy calls in _scan_tokens exceeds their savings
+#: below this length the fixed cost of the numpy calls in _scan exceeds their savings
 _SHORT_TEXT = 64
-
-
-def _scan_tokens(folded: str) -> Tokens:
-    """Tokens of lower-case text, as ``_tokens_from_parts(_TOKEN_SPLIT_RE.split(folded))``."""
-    return _scan(folded)[0]
 
 
 # in the scanned text (separators " ", tokens [0-9a-z]): an ASCII digit -> "0", a letter -> "a"
@@ -546,9 +541,9 @@ _DIGITS_AND_LETTERS = bytes.maketrans(b"123456789bcdefghijklmnopqrstuvwxyz", b"0
 
 
 def _scan(folded: str) -> tuple[Tokens, list[int]]:
-    """Tokens of lower-case text (see :func:`_scan_tokens`), and the positions of the ASCII
-    digits followed by a token character that is not one (in "15jt", "g4ji", "1٣": where l33t
-    and glued units can be).
+    """Tokens of lower-case text (as ``_tokens_from_parts(_TOKEN_SPLIT_RE.split(folded))``
+    gives them), and the positions of the ASCII digits followed by a token character that is
+    not one (in "15jt", "g4ji", "1٣": where l33t and glued units can be).
 
     ``re.split`` and the running sums cost about a microsecond per token; here the work is in
     C: numpy finds where "is a token character" flips, ``str.split`` cuts the words.
